@@ -1,0 +1,1 @@
+"""fairdebt: one view of what a resident owes, recovered fairly."""

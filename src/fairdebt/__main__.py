@@ -1,0 +1,3 @@
+from fairdebt.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""Balances, arrears and ongoing liability computed in SQL, by the same rule as domain/ledger.py.
+
+Credits clear the overdue part first: arrears = max(0, overdue debits - credits);
+ongoing = max(0, balance - arrears). A reversal counts on the side of the entry it reverses
+(a negative amount reverses a debit, a positive one reverses a credit).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, transaction
+
+_DEBIT_SIDE = (
+    "(kind IN ('charge','cost','interest') OR (kind='adjustment' AND amount_pence>0)"
+    " OR (kind='reversal' AND amount_pence<0))"
+)
+
+
+def _greatest(a: str, b: str) -> str:
+    return f"GREATEST({a}, {b})" if connection.vendor == "postgresql" else f"MAX({a}, {b})"
+
+
+def debt_positions_sql(where: str = "") -> str:
+    """SELECT debt_id, account_id, balance, arrears, ongoing for entries effective on or before %(on)s."""
+    per_debt = f"""
+        SELECT debt_id, account_id,
+               SUM(amount_pence) AS balance,
+               SUM(CASE WHEN {_DEBIT_SIDE} AND COALESCE(due_date, effective_date) < %(on)s
+                        THEN amount_pence ELSE 0 END) AS overdue,
+               -SUM(CASE WHEN NOT {_DEBIT_SIDE} THEN amount_pence ELSE 0 END) AS credits
+        FROM accounts_ledgerentry
+        WHERE effective_date <= %(on)s {where}
+        GROUP BY debt_id, account_id
+    """
+    arrears = _greatest("0", "overdue - credits")
+    return f"""
+        SELECT debt_id, account_id, balance, {arrears} AS arrears,
+               {_greatest("0", f"balance - {arrears}")} AS ongoing
+        FROM ({per_debt}) per_debt
+    """
+
+
+def totals(on: dt.date) -> dict[str, int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT COALESCE(SUM(balance),0), COALESCE(SUM(arrears),0), COALESCE(SUM(ongoing),0) "
+            f"FROM ({debt_positions_sql()}) p",
+            {"on": on},
+        )
+        balance, arrears, ongoing = cur.fetchone()
+    return {"balance_pence": int(balance), "arrears_pence": int(arrears), "ongoing_pence": int(ongoing)}
+
+
+def refresh(on: dt.date, account_ids: list[int] | None = None) -> None:
+    """Refresh the cached positions on Debt and Account (all, or only the given accounts)."""
+    params = {"on": on}
+    if account_ids is not None and not account_ids:
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS fd_positions")
+        cur.execute(
+            "CREATE TEMPORARY TABLE fd_positions (debt_id BIGINT PRIMARY KEY, account_id BIGINT,"
+            " balance BIGINT, arrears BIGINT, ongoing BIGINT)"
+        )
+        if account_ids is None:
+            cur.execute(f"INSERT INTO fd_positions {debt_positions_sql()}", params)
+            debt_scope = account_scope = ""
+        else:
+            cur.execute("DROP TABLE IF EXISTS fd_scope")
+            cur.execute("CREATE TEMPORARY TABLE fd_scope (account_id BIGINT PRIMARY KEY)")
+            cur.executemany("INSERT INTO fd_scope VALUES (%s)", [(int(i),) for i in sorted(set(account_ids))])
+            cur.execute(
+                f"INSERT INTO fd_positions {debt_positions_sql('AND account_id IN (SELECT account_id FROM fd_scope)')}",
+                params,
+            )
+            debt_scope = " WHERE account_id IN (SELECT account_id FROM fd_scope)"
+            account_scope = " WHERE id IN (SELECT account_id FROM fd_scope)"
+        for table, key, scope in (("accounts_debt", "debt_id", debt_scope), ("accounts_account", "account_id", account_scope)):
+            cur.execute(
+                f"""UPDATE {table} SET
+                    balance_pence = COALESCE((SELECT SUM(balance) FROM fd_positions p WHERE p.{key} = {table}.id), 0),
+                    arrears_pence = COALESCE((SELECT SUM(arrears) FROM fd_positions p WHERE p.{key} = {table}.id), 0),
+                    ongoing_pence = COALESCE((SELECT SUM(ongoing) FROM fd_positions p WHERE p.{key} = {table}.id), 0),
+                    positions_as_of = %(on)s {scope}""",
+                params,
+            )
+        cur.execute("DROP TABLE fd_positions")
+
+
+def stale(on: dt.date) -> list[str]:
+    """Cached positions that disagree with the ledger: the check behind `fairdebt check_ledger`."""
+    problems = []
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT d.debt_ref, d.balance_pence, COALESCE(p.balance,0), d.arrears_pence, COALESCE(p.arrears,0)
+                FROM accounts_debt d LEFT JOIN ({debt_positions_sql()}) p ON p.debt_id = d.id
+                WHERE d.positions_as_of = %(on)s
+                  AND (d.balance_pence <> COALESCE(p.balance,0) OR d.arrears_pence <> COALESCE(p.arrears,0))""",
+            {"on": on},
+        )
+        for ref, cached_b, real_b, cached_a, real_a in cur.fetchall():
+            problems.append(f"debt {ref}: cached balance {cached_b} arrears {cached_a}, ledger says {real_b} / {real_a}")
+    return problems
