@@ -100,7 +100,7 @@ class LedgerEntry(models.Model):
     PostgreSQL) — see migrations.
     """
 
-    id = models.BigIntegerField(primary_key=True)  # assigned in blocks by the loader, so bulk loads can link reversals
+    id = models.BigAutoField(primary_key=True)  # bulk loads reserve blocks of ids, so a reversal can point at a row in the same file
     debt = models.ForeignKey(Debt, on_delete=models.PROTECT, related_name="entries")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=12, choices=_choices(v.ENTRY_KINDS))

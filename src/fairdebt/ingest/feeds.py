@@ -28,7 +28,7 @@ ACCOUNTS = (
     Field("surname", "text", True, "the person's surname (or the organisation's name)"),
     Field("organisation", "text", False, "a trading or company name"),
     Field("date_of_birth", "date"),
-    Field("nino", "nino", False, "National Insurance number, e.g. QQ123456C"),
+    Field("nino", "nino", False, "National Insurance number, e.g. AB123456C"),
     Field("address_line_1", "text"),
     Field("address_line_2", "text"),
     Field("address_line_3", "text"),

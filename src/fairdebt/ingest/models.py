@@ -43,6 +43,8 @@ class QuarantinedRow(models.Model):
     field = models.CharField(max_length=80, help_text="The extract's column at fault.")
     reason = models.CharField(max_length=500)
     raw = models.JSONField(help_text="The row exactly as read, column by column.")
+    # sha256 of source + raw row: the same bad row loaded again is not quarantined twice.
+    fingerprint = models.CharField(max_length=64, db_index=True, default="")
     status = models.CharField(max_length=20, choices=STATUSES, default="open")
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.CharField(max_length=150, blank=True)

@@ -1,0 +1,106 @@
+"""Bulk writes for ingest: reserve id blocks, look keys up through temp tables, COPY or executemany.
+
+PostgreSQL loads use COPY (CSV written by polars, in Rust); SQLite uses executemany. Both run inside
+the caller's transaction, so a file loads whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from django.db import connection
+
+COPY_CHUNK_ROWS = 250_000
+_LOCK_ID = 7_215_001  # advisory lock serialising id reservations on PostgreSQL
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def reserve_ids(table: str, n: int) -> int:
+    """Reserve n consecutive ids in table; returns the first. Bulk rows then carry their own ids,
+    so a reversal can point at an entry loaded in the same file."""
+    if n <= 0:
+        return 0
+    with connection.cursor() as cur:
+        if is_postgres():
+            cur.execute("SELECT pg_advisory_lock(%s)", [_LOCK_ID])
+            try:
+                cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                seq = cur.fetchone()[0]
+                cur.execute(f"SELECT GREATEST(nextval(%s), (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}))", [seq])
+                first = cur.fetchone()[0]
+                cur.execute("SELECT setval(%s, %s)", [seq, first + n - 1])
+            finally:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_ID])
+        else:
+            # SQLite: the IMMEDIATE transaction already holds the write lock.
+            cur.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")
+            first = cur.fetchone()[0]
+    return int(first)
+
+
+def _sqlite_values(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns([pl.col(c).cast(pl.Utf8) for c, t in df.schema.items() if t in (pl.Date,) or isinstance(t, pl.Datetime)])
+
+
+def insert(table: str, df: pl.DataFrame, progress=None) -> int:
+    """Insert every row of df (its column names are the table's) and return the count."""
+    if df.height == 0:
+        return 0
+    cols = ", ".join(df.columns)
+    with connection.cursor() as cur:
+        if is_postgres():
+            raw = cur.cursor
+            for start in range(0, df.height, COPY_CHUNK_ROWS):
+                chunk = df.slice(start, COPY_CHUNK_ROWS)
+                # non_numeric quoting keeps '' (empty text) apart from NULL (unquoted empty).
+                data = chunk.write_csv(include_header=False, quote_style="non_numeric", null_value="").encode()
+                with raw.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(data)
+                if progress:
+                    progress(chunk.height)
+        else:
+            sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * df.width)})"
+            values = _sqlite_values(df)
+            for start in range(0, values.height, COPY_CHUNK_ROWS):
+                chunk = values.slice(start, COPY_CHUNK_ROWS)
+                cur.executemany(sql, chunk.iter_rows())
+                if progress:
+                    progress(chunk.height)
+    return df.height
+
+
+def lookup(sql: str, keys: pl.Series, params: list | None = None, schema: dict | None = None) -> pl.DataFrame:
+    """Run `sql` joined to a temp table fd_keys(k) holding `keys`; returns the rows as a frame.
+
+    The temp table beats an IN list of a million keys on both databases.
+    """
+    keys = keys.drop_nulls().unique()
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS fd_keys")
+        cur.execute("CREATE TEMPORARY TABLE fd_keys (k VARCHAR(200) PRIMARY KEY)")
+        if keys.len():
+            if is_postgres():
+                with cur.cursor.copy("COPY fd_keys (k) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(pl.DataFrame({"k": keys}).write_csv(include_header=False, quote_style="always").encode())
+            else:
+                cur.executemany("INSERT INTO fd_keys (k) VALUES (%s)", [(k,) for k in keys.to_list()])
+        cur.execute(sql, params or [])
+        rows = cur.fetchall()
+        names = [d[0] for d in cur.description]
+        cur.execute("DROP TABLE fd_keys")
+    if not schema:
+        return pl.DataFrame(rows, schema=names, orient="row")
+    # SQLite hands dates back as text: build those columns as text, then parse.
+    dates = [c for c, t in schema.items() if t == pl.Date]
+    frame = pl.DataFrame(rows, schema={c: (pl.Utf8 if c in dates and not is_postgres() else t) for c, t in schema.items()}, orient="row")
+    return frame.with_columns([pl.col(c).str.to_date("%Y-%m-%d") for c in dates]) if dates and not is_postgres() else frame
+
+
+def today() -> dt.date:
+    from django.utils import timezone
+
+    return timezone.localdate()
