@@ -1,6 +1,6 @@
 """Balances, arrears and ongoing liability computed in SQL, by the same rule as domain/ledger.py.
 
-Credits clear the overdue part first: arrears = max(0, overdue debits - credits);
+Credits clear the overdue part first: arrears = max(0, min(overdue debits - credits, balance));
 ongoing = max(0, balance - arrears). A reversal counts on the side of the entry it reverses
 (a negative amount reverses a debit, a positive one reverses a credit).
 """
@@ -24,20 +24,22 @@ def _greatest(a: str, b: str) -> str:
 def debt_positions_sql(where: str = "") -> str:
     """SELECT debt_id, account_id, balance, arrears, ongoing for entries effective on or before %(on)s."""
     per_debt = f"""
-        SELECT debt_id, account_id,
+        SELECT debt_id,
                SUM(amount_pence) AS balance,
                SUM(CASE WHEN {_DEBIT_SIDE} AND COALESCE(due_date, effective_date) < %(on)s
                         THEN amount_pence ELSE 0 END) AS overdue,
                -SUM(CASE WHEN NOT {_DEBIT_SIDE} THEN amount_pence ELSE 0 END) AS credits
         FROM accounts_ledgerentry
         WHERE effective_date <= %(on)s {where}
-        GROUP BY debt_id, account_id
+        GROUP BY debt_id
     """
-    arrears = _greatest("0", "overdue - credits")
+    # Capped at the balance, exactly as domain/ledger.position does.
+    least = "LEAST" if connection.vendor == "postgresql" else "MIN"
+    arrears = _greatest("0", f"{least}(overdue - credits, balance)")
     return f"""
-        SELECT debt_id, account_id, balance, {arrears} AS arrears,
+        SELECT debt_id, d.account_id, balance, {arrears} AS arrears,
                {_greatest("0", f"balance - {arrears}")} AS ongoing
-        FROM ({per_debt}) per_debt
+        FROM ({per_debt}) per_debt JOIN accounts_debt d ON d.id = per_debt.debt_id
     """
 
 
@@ -71,20 +73,38 @@ def refresh(on: dt.date, account_ids: list[int] | None = None) -> None:
             cur.execute("CREATE TEMPORARY TABLE fd_scope (account_id BIGINT PRIMARY KEY)")
             cur.executemany("INSERT INTO fd_scope VALUES (%s)", [(int(i),) for i in sorted(set(account_ids))])
             cur.execute(
-                f"INSERT INTO fd_positions {debt_positions_sql('AND account_id IN (SELECT account_id FROM fd_scope)')}",
+                f"INSERT INTO fd_positions {debt_positions_sql('AND debt_id IN (SELECT id FROM accounts_debt WHERE account_id IN (SELECT account_id FROM fd_scope))')}",
                 params,
             )
             debt_scope = " WHERE account_id IN (SELECT account_id FROM fd_scope)"
             account_scope = " WHERE id IN (SELECT account_id FROM fd_scope)"
-        for table, key, scope in (("accounts_debt", "debt_id", debt_scope), ("accounts_account", "account_id", account_scope)):
-            cur.execute(
-                f"""UPDATE {table} SET
-                    balance_pence = COALESCE((SELECT SUM(balance) FROM fd_positions p WHERE p.{key} = {table}.id), 0),
-                    arrears_pence = COALESCE((SELECT SUM(arrears) FROM fd_positions p WHERE p.{key} = {table}.id), 0),
-                    ongoing_pence = COALESCE((SELECT SUM(ongoing) FROM fd_positions p WHERE p.{key} = {table}.id), 0),
-                    positions_as_of = %(on)s {scope}""",
-                params,
-            )
+        # Debts in scope with no entries on or before the date hold nothing.
+        cur.execute(
+            f"UPDATE accounts_debt SET balance_pence = 0, arrears_pence = 0, ongoing_pence = 0, positions_as_of = %(on)s"
+            f" WHERE id NOT IN (SELECT debt_id FROM fd_positions){debt_scope.replace(' WHERE', ' AND')}",
+            params,
+        )
+        cur.execute(
+            "UPDATE accounts_debt SET balance_pence = p.balance, arrears_pence = p.arrears, ongoing_pence = p.ongoing,"
+            " positions_as_of = %(on)s FROM fd_positions p WHERE p.debt_id = accounts_debt.id",
+            params,
+        )
+        cur.execute("DROP TABLE IF EXISTS fd_account_positions")
+        cur.execute(
+            "CREATE TEMPORARY TABLE fd_account_positions AS SELECT account_id, SUM(balance) AS balance,"
+            " SUM(arrears) AS arrears, SUM(ongoing) AS ongoing FROM fd_positions GROUP BY account_id"
+        )
+        cur.execute(
+            f"UPDATE accounts_account SET balance_pence = 0, arrears_pence = 0, ongoing_pence = 0, positions_as_of = %(on)s"
+            f" WHERE id NOT IN (SELECT account_id FROM fd_account_positions){account_scope.replace(' WHERE', ' AND')}",
+            params,
+        )
+        cur.execute(
+            "UPDATE accounts_account SET balance_pence = p.balance, arrears_pence = p.arrears, ongoing_pence = p.ongoing,"
+            " positions_as_of = %(on)s FROM fd_account_positions p WHERE p.account_id = accounts_account.id",
+            params,
+        )
+        cur.execute("DROP TABLE fd_account_positions")
         cur.execute("DROP TABLE fd_positions")
 
 

@@ -7,6 +7,7 @@ the caller's transaction, so a file loads whole or not at all.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import polars as pl
 from django.db import connection
@@ -98,6 +99,21 @@ def lookup(sql: str, keys: pl.Series, params: list | None = None, schema: dict |
     dates = [c for c, t in schema.items() if t == pl.Date]
     frame = pl.DataFrame(rows, schema={c: (pl.Utf8 if c in dates and not is_postgres() else t) for c, t in schema.items()}, orient="row")
     return frame.with_columns([pl.col(c).str.to_date("%Y-%m-%d") for c in dates]) if dates and not is_postgres() else frame
+
+
+def pull(sql: str, params: list, schema: dict) -> pl.DataFrame:
+    """Rows of a query as a frame; on PostgreSQL through COPY TO STDOUT (fast for millions of rows)."""
+    with connection.cursor() as cur:
+        if is_postgres():
+            with cur.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+                data = b"".join(bytes(block) for block in copy)
+            if not data:
+                return pl.DataFrame(schema=schema)
+            return pl.read_csv(io.BytesIO(data), has_header=False, new_columns=list(schema), schema=schema)
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    frame = pl.DataFrame(rows, schema={c: (pl.Utf8 if t == pl.Date else t) for c, t in schema.items()}, orient="row")
+    return frame.with_columns([pl.col(c).str.to_date("%Y-%m-%d") for c, t in schema.items() if t == pl.Date])
 
 
 def today() -> dt.date:

@@ -35,7 +35,9 @@ class Result:
     accepted: int
     duplicates: int
     rejected: int
-    seconds: float = 0.0
+    seconds: float = 0.0  # read, validate and load (committed)
+    refresh_seconds: float = 0.0  # then refreshing the cached balances of the accounts touched
+    touched_accounts: list | None = None
 
     @property
     def summary(self) -> str:
@@ -71,7 +73,12 @@ def ingest_file(source_name: str, path: str | Path, *, loaded_by: str = "", prog
         sf.status = "loaded"
         sf.finished_at = timezone.now()
         sf.save()
-    result.seconds = (timezone.now() - started).total_seconds()
+    loaded = timezone.now()
+    result.seconds = (loaded - started).total_seconds()
+    # Cached balances are refreshed after the commit: a cache, re-derived nightly and checked by check_ledger.
+    if result.touched_accounts:
+        positions.refresh(loader.today(), result.touched_accounts)
+        result.refresh_seconds = (timezone.now() - loaded).total_seconds()
     return result
 
 
@@ -85,7 +92,8 @@ def _load(source: config.Source, raw: pl.DataFrame, sf: SourceFile, progress=Non
     rejected = df.filter(pl.col(ERR_REASON).is_not_null())
     _quarantine(source, raw, rejected, sf)
     sf.rows, sf.accepted, sf.duplicates, sf.rejected = raw.height, accepted, duplicates, rejected.height
-    return Result(sf, raw.height, accepted, duplicates, rejected.height)
+    touched = df.filter(pl.col("_id").is_not_null())["_account_id"].unique().to_list() if source.feed == "transactions" else None
+    return Result(sf, raw.height, accepted, duplicates, rejected.height, touched_accounts=touched)
 
 
 def _quarantine(source, raw: pl.DataFrame, rejected: pl.DataFrame, sf: SourceFile) -> None:
@@ -235,17 +243,28 @@ def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None):
         "SELECT d.debt_ref, d.id, d.account_id FROM accounts_debt d JOIN fd_keys k ON d.debt_ref = k.k WHERE d.system = %s",
         df["debt_ref"], [system], {"debt_ref": pl.Utf8, "_debt_id": pl.Int64, "_account_id": pl.Int64},
     )
-    # Entries already in the ledger: this file's own keys (duplicates) and the originals it reverses.
-    wanted = pl.concat([df["_key"], df["reverses_ref"]]).drop_nulls()
+    # Keys already in the ledger: pull those in this file's key range (an index range scan; extracts
+    # are mostly new, increasing ids, so the range holds few old keys), then anti-join in memory.
+    keys = df["_key"].drop_nulls()
+    existing = (
+        loader.pull(
+            "SELECT source_key FROM accounts_ledgerentry WHERE source_system = %s AND source_key >= %s AND source_key <= %s",
+            [system, keys.min(), keys.max()], {"_key": pl.Utf8},
+        )
+        if keys.len()
+        else pl.DataFrame(schema={"_key": pl.Utf8})
+    )
+    # The originals that reversals in this file point at (few rows).
+    collate = ' COLLATE "C"' if loader.is_postgres() else ""
     known = loader.lookup(
         "SELECT l.source_key, l.id, l.kind, l.amount_pence, l.debt_id, COALESCE(l.due_date, l.effective_date), r.id "
-        "FROM accounts_ledgerentry l JOIN fd_keys k ON l.source_key = k.k "
-        "LEFT JOIN accounts_ledgerentry r ON r.reverses_id = l.id WHERE l.source_system = %s",
-        wanted, [system],
+        f"FROM fd_keys k JOIN accounts_ledgerentry l ON l.source_key = k.k{collate} "
+        "LEFT JOIN accounts_ledgerentry r ON r.reverses_id = l.id AND r.reverses_id IS NOT NULL WHERE l.source_system = %s",
+        df["reverses_ref"], [system],
         {"_ref": pl.Utf8, "_id": pl.Int64, "_kind": pl.Utf8, "_amount": pl.Int64, "_debt": pl.Int64, "_due": pl.Date, "_reversed_by": pl.Int64},
     )
     df = df.join(debts, on="debt_ref", how="left").join(
-        known.select(pl.col("_ref").alias("_key"), pl.lit(True).alias("_in_db")), on="_key", how="left"
+        existing.unique().with_columns(pl.lit(True).alias("_in_db")), on="_key", how="left"
     )
     df = add_errors(df, [(col("debt_ref"), _err(pl.col("debt_ref").is_not_null() & pl.col("_debt_id").is_null(),
                           pl.format("unknown debt_ref '{}': no {} debt has this reference. Load the debts extract first, or correct the reference", pl.col("debt_ref"), pl.lit(system))))])
@@ -259,15 +278,13 @@ def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None):
     loader.insert(
         "accounts_ledgerentry",
         rows.select(
-            pl.col("_id").alias("id"), pl.col("_debt_id").alias("debt_id"), pl.col("_account_id").alias("account_id"),
+            pl.col("_id").alias("id"), pl.col("_debt_id").alias("debt_id"),
             "kind", pl.col("amount").alias("amount_pence"), "effective_date", "posting_date", "due_date",
             pl.col("_reverses_id").alias("reverses_id"), pl.col("method").fill_null(""), pl.lit(system).alias("source_system"),
             pl.col("_key").alias("source_key"), pl.lit(sf.id).alias("source_file_id"),
         ),
         _progress(progress, "loaded"),
     )
-    accounts = rows["_account_id"].unique().to_list()
-    positions.refresh(loader.today(), accounts)
     return rows.height, duplicates, df
 
 
@@ -369,7 +386,9 @@ def resubmit(row_id: int, corrections: dict[str, str], *, by: str = "") -> Resul
         if corrections:
             q.resolution += "; corrected " + ", ".join(f"{k}={v!r}" for k, v in corrections.items())
         q.save()
-        return Result(sf, 1, accepted, duplicates, 0)
+    if source.feed == "transactions" and accepted:
+        positions.refresh(loader.today(), df["_account_id"].drop_nulls().unique().to_list())
+    return Result(sf, 1, accepted, duplicates, 0)
 
 
 def positions_date() -> dt.date:

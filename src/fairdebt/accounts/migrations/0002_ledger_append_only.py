@@ -13,6 +13,10 @@ BEGIN
 END $$ LANGUAGE plpgsql;
 CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON accounts_ledgerentry
   FOR EACH ROW EXECUTE FUNCTION fairdebt_ledger_append_only();
+-- Source keys compare byte by byte: faster index maintenance on bulk loads, and the same order
+-- as SQLite and polars, so ingest can pull the existing keys of a key range.
+ALTER TABLE accounts_ledgerentry ALTER COLUMN source_system TYPE varchar(40) COLLATE "C",
+                                 ALTER COLUMN source_key TYPE varchar(120) COLLATE "C";
 """
 PG_REVERSE = "DROP TRIGGER IF EXISTS ledger_append_only ON accounts_ledgerentry; DROP FUNCTION IF EXISTS fairdebt_ledger_append_only();"
 SQLITE = """
