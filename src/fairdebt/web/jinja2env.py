@@ -1,8 +1,39 @@
 """Jinja2 with the GOV.UK Frontend macros (govuk-frontend-jinja) mounted under their own prefix."""
 
+from __future__ import annotations
+
+import datetime as dt
+
 from django.templatetags.static import static
 from django.urls import reverse
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, PrefixLoader
+from jinja2.runtime import Undefined
+
+from fairdebt.domain.money import format_pounds
+
+
+def pounds(pence) -> str:
+    """Integer pence for people: 123456 -> "£1,234.56", -1230 -> "-£12.30". Never via float."""
+    if pence is None or isinstance(pence, Undefined):
+        return ""
+    return format_pounds(pence)  # refuses floats and Decimals: money is whole pence
+
+
+def govuk_date(value, short: bool = False) -> str:
+    """A date the GOV.UK way: "1 April 2026" (short: "1 Apr 2026"). Blank for None."""
+    if value is None or isinstance(value, Undefined) or value == "":
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return f"{value.day} {value:%b %Y}" if short else f"{value.day} {value:%B %Y}"
+
+
+def humanise(code) -> str:
+    """A vocabulary code for people: "direct_debit" -> "Direct debit"."""
+    if code is None or isinstance(code, Undefined):
+        return ""
+    text = str(code).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
 
 
 def environment(**options):
@@ -13,6 +44,7 @@ def environment(**options):
         [env.loader, PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})]
     )
     env.globals.update(static=static, url=reverse)
+    env.filters.update(pounds=pounds, govuk_date=govuk_date, humanise=humanise)
     return env
 
 
