@@ -134,6 +134,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 WHITENOISE_USE_FINDERS = True  # serve app static files without collectstatic
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

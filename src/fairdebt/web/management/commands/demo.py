@@ -1,0 +1,48 @@
+import secrets
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from fairdebt.config.models import CouncilProfile
+
+
+class Command(BaseCommand):
+    help = "Migrate, make a synthetic council, load it, run the nightly jobs, print a sign-in and serve 127.0.0.1:8000."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--residents", type=int, default=5_000)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="prepare everything but do not start the server")
+
+    def handle(self, residents, seed, port, no_serve, **opts):
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        if not CouncilProfile.objects.exists():
+            CouncilProfile.objects.create(name="Example Borough Council", note="demo")
+        out = Path(settings.HOME) / "synth" / f"council-{residents}-{seed}"
+        manifest = out / "manifest.json"
+        if not manifest.exists():
+            self.stdout.write(f"Making a synthetic council of {residents:,} residents ...")
+            # Some rows are bad on purpose, so the quarantine has something to show.
+            call_command("synth", residents=residents, seed=seed, out=str(out), as_of=timezone.localdate(), bad_rows=0.002)
+        self.stdout.write("Loading its extracts (loading them again adds nothing) ...")
+        call_command("ingest", manifest=str(manifest))
+        call_command("nightly")
+        password = secrets.token_urlsafe(9)
+        user, _ = get_user_model().objects.get_or_create(username="officer", defaults={"first_name": "Demo", "last_name": "Officer"})
+        user.set_password(password)
+        user.is_staff = True
+        user.save()
+        self.stdout.write(self.style.SUCCESS(
+            f"\nReady in {time.perf_counter() - started:.0f}s. Open http://127.0.0.1:{port}/ and sign in as\n"
+            f"    username: officer\n    password: {password}\n"
+            f"(a new password is made each time you run make demo)\n"
+        ))
+        if not no_serve:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
