@@ -13,6 +13,9 @@ import polars as pl
 from django.db import connection
 
 COPY_CHUNK_ROWS = 250_000
+# A load at least this large, and at least half the table's size, rebuilds the table's secondary
+# indexes after COPY instead of maintaining them row by row (PostgreSQL: "Populating a Database").
+BULK_MIN_ROWS = 200_000
 _LOCK_ID = 7_215_001  # advisory lock serialising id reservations on PostgreSQL
 
 
@@ -41,6 +44,65 @@ def reserve_ids(table: str, n: int) -> int:
             cur.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")
             first = cur.fetchone()[0]
     return int(first)
+
+
+class bulk_indexes:
+    """On PostgreSQL, for a large load: drop the table's unique constraints and secondary indexes
+    (not the primary key) inside the load's transaction, and recreate them afterwards.
+
+    Recreating validates uniqueness again, so the idempotency key still holds; the table is locked
+    against other writers and readers until the load commits, which suits the initial and large
+    historic loads this is for. Small, everyday loads never take this path.
+    """
+
+    def __init__(self, table: str, rows: int):
+        self.table, self.rows, self.saved = table, rows, []
+
+    def _worth_it(self, cur) -> bool:
+        if not is_postgres() or self.rows < BULK_MIN_ROWS:
+            return False
+        cur.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [self.table])
+        return self.rows >= 0.5 * float(cur.fetchone()[0])
+
+    def __enter__(self):
+        with connection.cursor() as cur:
+            if not self._worth_it(cur):
+                return self
+            cur.execute(f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")
+            cur.execute(
+                """SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
+                   WHERE c.conrelid = %s::regclass AND c.contype = 'u'""",
+                [self.table],
+            )
+            constraints = cur.fetchall()
+            cur.execute(
+                """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+                   WHERE i.indrelid = %s::regclass AND NOT i.indisprimary
+                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""",
+                [self.table],
+            )
+            indexes = cur.fetchall()
+            for name, _ in constraints:
+                cur.execute(f'ALTER TABLE {self.table} DROP CONSTRAINT "{name}"')
+            for name, _ in indexes:
+                cur.execute(f"DROP INDEX {name}")
+            self.saved = [("constraint", n, d) for n, d in constraints] + [("index", n, d) for n, d in indexes]
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type or not self.saved:
+            return False  # on error the transaction rolls back and the drops with it
+        with connection.cursor() as cur:
+            # Check the deferred foreign keys now: ALTER TABLE refuses to run with checks pending.
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            for kind, name, definition in self.saved:
+                if kind == "constraint":
+                    cur.execute(f'ALTER TABLE {self.table} ADD CONSTRAINT "{name}" {definition}')
+                else:
+                    cur.execute(definition)
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+        return False
 
 
 def _sqlite_values(df: pl.DataFrame) -> pl.DataFrame:

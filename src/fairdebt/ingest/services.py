@@ -275,16 +275,14 @@ def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None):
     df = df.with_columns(pl.when(candidate).then(pl.col("_order").rank("ordinal").over(candidate).cast(pl.Int64) - 1 + first).otherwise(None).alias("_id"))
     df = _resolve_reversals(df, known, col("reverses_ref") or col("kind"), col("amount"))
     rows, duplicates = _split(df, in_db)
-    loader.insert(
-        "accounts_ledgerentry",
-        rows.select(
-            pl.col("_id").alias("id"), pl.col("_debt_id").alias("debt_id"),
-            "kind", pl.col("amount").alias("amount_pence"), "effective_date", "posting_date", "due_date",
-            pl.col("_reverses_id").alias("reverses_id"), pl.col("method").fill_null(""), pl.lit(system).alias("source_system"),
-            pl.col("_key").alias("source_key"), pl.lit(sf.id).alias("source_file_id"),
-        ),
-        _progress(progress, "loaded"),
+    ledger_rows = rows.select(
+        pl.col("_id").alias("id"), pl.col("_debt_id").alias("debt_id"),
+        "kind", pl.col("amount").alias("amount_pence"), "effective_date", "posting_date", "due_date",
+        pl.col("_reverses_id").alias("reverses_id"), pl.col("method").fill_null(""), pl.lit(system).alias("source_system"),
+        pl.col("_key").alias("source_key"), pl.lit(sf.id).alias("source_file_id"),
     )
+    with loader.bulk_indexes("accounts_ledgerentry", rows.height):
+        loader.insert("accounts_ledgerentry", ledger_rows, _progress(progress, "loaded"))
     return rows.height, duplicates, df
 
 

@@ -8,6 +8,8 @@ duplicates already loaded) are added by the pipeline with `add_errors`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from fairdebt.domain import vocabulary as v
@@ -49,161 +51,148 @@ def _quoted(raw: pl.Expr) -> pl.Expr:
     return pl.format("'{}'", raw.str.slice(0, 60))
 
 
-def _err(condition: pl.Expr, message: pl.Expr | str) -> pl.Expr:
-    return pl.when(condition).then(message if isinstance(message, pl.Expr) else pl.lit(message)).otherwise(None)
+@dataclass(frozen=True)
+class Check:
+    """A failing condition and its message. Conditions run on every row; messages only on failing rows."""
+
+    condition: pl.Expr
+    message: pl.Expr
 
 
-def _date(df: pl.DataFrame, col: str, fmt: str) -> tuple[pl.Expr, pl.Expr]:
-    if df.schema[col] == pl.Date:
-        return pl.col(col), pl.lit(None, pl.Utf8)
-    if df.schema[col] == pl.Datetime or isinstance(df.schema[col], pl.Datetime):
-        return pl.col(col).dt.date(), pl.lit(None, pl.Utf8)
-    raw = _text(col)
-    parsed = raw.str.strptime(pl.Date, fmt, strict=False)
-    human = _HUMAN_DATE.get(fmt, fmt)
-    return parsed, _err(raw.is_not_null() & parsed.is_null(), pl.format("{} is not a date in the form {}", _quoted(raw), pl.lit(human)))
+def _err(condition: pl.Expr, message: pl.Expr | str) -> Check:
+    return Check(condition, message if isinstance(message, pl.Expr) else pl.lit(message))
 
 
-def _money(df: pl.DataFrame, col: str, unit: str) -> tuple[pl.Expr, pl.Expr]:
-    dtype = df.schema[col]
-    if unit == "pence" and dtype.is_integer():
-        return pl.col(col).cast(pl.Int64), pl.lit(None, pl.Utf8)
-    raw = _text(col)
-    if unit == "pence":
-        ok = raw.str.contains(PENCE_RE)
-        return (
-            pl.when(ok).then(raw.cast(pl.Int64, strict=False)).otherwise(None),
-            _err(raw.is_not_null() & ~ok, pl.format("{} is not an amount in whole pence, e.g. 12345 for £123.45", _quoted(raw))),
-        )
-    cleaned = raw.str.replace_all(r"[£,\s]", "")
-    ok = cleaned.str.contains(POUNDS_RE)
-    negative = cleaned.str.starts_with("-")
-    digits = cleaned.str.strip_chars_start("-")
-    parts = digits.str.split(".")
-    whole = parts.list.get(0, null_on_oob=True).cast(pl.Int64, strict=False)
-    frac = parts.list.get(1, null_on_oob=True).fill_null("").str.pad_end(2, "0").cast(pl.Int64, strict=False)
-    pence = whole * 100 + frac
-    pence = pl.when(negative).then(-pence).otherwise(pence)
-    return (
-        pl.when(ok).then(pence).otherwise(None),
-        _err(raw.is_not_null() & ~ok, pl.format("{} is not an amount of money in pounds and pence, e.g. 123.45 or -12.30", _quoted(raw))),
-    )
+def _pounds_to_pence(t: pl.Expr) -> pl.Expr:
+    """'-1,234.5' -> -123450 with string operations only (no float ever)."""
+    cleaned = t.str.replace_all(r"[£,\s]", "")
+    dot = cleaned.str.find(".", literal=True)
+    decimals = cleaned.str.len_chars() - dot - 1
+    digits = cleaned.str.replace(".", "", literal=True)
+    padded = pl.when(dot.is_null()).then(digits + "00").when(decimals == 1).then(digits + "0").otherwise(digits)
+    return pl.when(cleaned.str.contains(POUNDS_RE)).then(padded.cast(pl.Int64, strict=False)).otherwise(None)
 
 
-def _code(source: Source, name: str, col: str) -> tuple[pl.Expr, pl.Expr]:
-    raw = pl.col(col).cast(pl.Utf8).str.strip_chars()
-    mapping = source.codes.get(name)
-    if mapping:
-        mapped = raw.fill_null("").replace_strict(mapping, default=None, return_dtype=pl.Utf8)
-        expected = ", ".join(repr(k) for k in mapping if k)
-        err = _err(
-            mapped.is_null() & (raw.fill_null("") != ""),
-            pl.format("unknown {} code {} (this source's codes are: {})", pl.lit(name), _quoted(raw), pl.lit(expected)),
-        )
-    else:
-        allowed = list(VOCAB[name])
-        mapped = pl.when(raw == "").then(None).otherwise(raw)
-        err = _err(
-            mapped.is_not_null() & ~mapped.is_in(allowed),
-            pl.format("unknown {} {} (expected one of: {})", pl.lit(name), _quoted(raw), pl.lit(", ".join(a for a in allowed if a))),
-        )
-    return mapped, err
+def _parse(source: Source, f, col: str, dtype, t: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
+    """(value, message for a present-but-invalid value) for one field of the extract."""
+    if f.type == "date":
+        if dtype == pl.Date:
+            return pl.col(col), None
+        if isinstance(dtype, pl.Datetime):
+            return pl.col(col).dt.date(), None
+        human = _HUMAN_DATE.get(source.date_format, source.date_format)
+        return t.str.strptime(pl.Date, source.date_format, strict=False), pl.format("{} is not a date in the form {}", _quoted(t), pl.lit(human))
+    if f.type == "money":
+        if source.amount_unit == "pence" and dtype.is_integer():
+            return pl.col(col).cast(pl.Int64), None
+        if source.amount_unit == "pence":
+            return (pl.when(t.str.contains(PENCE_RE)).then(t.cast(pl.Int64, strict=False)).otherwise(None),
+                    pl.format("{} is not an amount in whole pence, e.g. 12345 for £123.45", _quoted(t)))
+        return _pounds_to_pence(t), pl.format("{} is not an amount of money in pounds and pence, e.g. 123.45 or -12.30", _quoted(t))
+    if f.type == "code":
+        mapping = source.codes.get(f.name)
+        if mapping:
+            value = t.fill_null("").replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+            expected = ", ".join(repr(k) for k in mapping if k)
+            return value, pl.format("unknown {} code {} (this source's codes are: {})", pl.lit(f.name), _quoted(t), pl.lit(expected))
+        allowed = [a for a in VOCAB[f.name] if a]
+        return (pl.when(t.is_in(allowed)).then(t).otherwise(None),
+                pl.format("unknown {} {} (expected one of: {})", pl.lit(f.name), _quoted(t), pl.lit(", ".join(allowed))))
+    if f.type == "nino":
+        compact = t.str.replace_all(r"\s", "").str.to_uppercase()
+        ok = compact.str.contains(NINO_RE) & ~compact.str.slice(0, 2).is_in(NINO_BAD_PREFIXES)
+        return (pl.when(ok).then(compact).otherwise(None),
+                pl.format("{} is not a National Insurance number (two letters, six digits and A, B, C or D, e.g. AB123456C)", _quoted(t)))
+    if f.type == "postcode":
+        compact = t.str.replace_all(r"\s", "").str.to_uppercase()
+        formatted = pl.concat_str([compact.str.slice(0, compact.str.len_chars() - 3), pl.lit(" "), compact.str.slice(-3)])
+        return pl.when(compact.str.contains(POSTCODE_RE)).then(formatted).otherwise(None), pl.format("{} is not a UK postcode (e.g. SW1A 1AA)", _quoted(t))
+    patterns = {
+        "uprn": (r"^[0-9]{1,12}$", "a UPRN (up to 12 digits)", None),
+        "email": (EMAIL_RE, "an email address", None),
+        "phone": (PHONE_RE, "a UK phone number (10 to 13 digits)", r"[\s()\-]"),
+    }
+    if f.type in patterns:
+        regex, what, strip = patterns[f.type]
+        value = t.str.replace_all(strip, "") if strip else t
+        return pl.when(value.str.contains(regex)).then(value).otherwise(None), pl.format("{} is not {}", _quoted(t), pl.lit(what))
+    return t, None
 
 
-def _nino(col: str) -> tuple[pl.Expr, pl.Expr]:
-    raw = _text(col)
-    compact = raw.str.replace_all(r"\s", "").str.to_uppercase()
-    ok = compact.str.contains(NINO_RE) & ~compact.str.slice(0, 2).is_in(NINO_BAD_PREFIXES)
-    return (
-        pl.when(ok).then(compact).otherwise(None),
-        _err(raw.is_not_null() & ~ok.fill_null(False),
-             pl.format("{} is not a National Insurance number (two letters, six digits and A, B, C or D, e.g. AB123456C)", _quoted(raw))),
-    )
+def add_errors(df: pl.DataFrame, checks: list[tuple[str, Check]]) -> pl.DataFrame:
+    """Record the first failing check of each row that has no problem yet.
 
-
-def _postcode(col: str) -> tuple[pl.Expr, pl.Expr]:
-    raw = _text(col)
-    compact = raw.str.replace_all(r"\s", "").str.to_uppercase()
-    ok = compact.str.contains(POSTCODE_RE)
-    formatted = pl.concat_str([compact.str.slice(0, compact.str.len_chars() - 3), pl.lit(" "), compact.str.slice(-3)])
-    return (
-        pl.when(ok).then(formatted).otherwise(None),
-        _err(raw.is_not_null() & ~ok.fill_null(False), pl.format("{} is not a UK postcode (e.g. SW1A 1AA)", _quoted(raw))),
-    )
-
-
-def _pattern(col: str, regex: str, what: str, strip: str | None = None) -> tuple[pl.Expr, pl.Expr]:
-    raw = _text(col)
-    value = raw.str.replace_all(strip, "") if strip else raw
-    ok = value.str.contains(regex)
-    return pl.when(ok).then(value).otherwise(None), _err(raw.is_not_null() & ~ok.fill_null(False), pl.format("{} is not {}", _quoted(raw), pl.lit(what)))
-
-
-def add_errors(df: pl.DataFrame, checks: list[tuple[str, pl.Expr]]) -> pl.DataFrame:
-    """Record the first failing check of each row that has no problem yet."""
+    The conditions are evaluated on every row (cheap booleans); the messages only on the rows that
+    fail, which are few: a clean million-row file builds no message at all.
+    """
+    checks = [(f, c) for f, c in checks if c is not None]
     if not checks:
         return df
-    field = pl.coalesce([pl.when(e.is_not_null()).then(pl.lit(f)).otherwise(None) for f, e in checks])
-    reason = pl.coalesce([e for _, e in checks])
-    clean = pl.col(ERR_REASON).is_null()
+    flags = df.select(
+        pl.col(ERR_REASON).is_null().alias("_clean"),
+        *[c.condition.fill_null(False).alias(f"_f{i}") for i, (_, c) in enumerate(checks)],
+    )
+    failing = flags.select(pl.col("_clean") & pl.any_horizontal([pl.col(f"_f{i}") for i in range(len(checks))])).to_series()
+    index = failing.arg_true()
+    if index.len() == 0:
+        return df
+    sub = pl.concat([df[index], flags[index]], how="horizontal")
+    found = sub.select(
+        pl.coalesce([pl.when(pl.col(f"_f{i}")).then(pl.lit(f)) for i, (f, _) in enumerate(checks)]).alias("f"),
+        pl.coalesce([pl.when(pl.col(f"_f{i}")).then(c.message) for i, (_, c) in enumerate(checks)]).alias("r"),
+    )
     return df.with_columns(
-        pl.when(clean).then(field).otherwise(pl.col(ERR_FIELD)).alias(ERR_FIELD),
-        pl.when(clean).then(reason).otherwise(pl.col(ERR_REASON)).alias(ERR_REASON),
+        df[ERR_FIELD].scatter(index, found["f"]).alias(ERR_FIELD),
+        df[ERR_REASON].scatter(index, found["r"]).alias(ERR_REASON),
     )
 
 
 def normalise(source: Source, raw: pl.DataFrame) -> pl.DataFrame:
     """Canonical typed columns + _line + the first problem found in each row."""
-    parsed: dict[str, pl.Expr] = {}
-    checks: list[tuple[str, pl.Expr]] = []
+    lf = raw.lazy()
+    texts, values = {}, {}
+    checks: list[tuple[str, Check]] = []
     if "_unparseable" in raw.columns:
-        checks.append(("(whole line)", pl.col("_unparseable")))
-    for f in FEEDS[source.feed]:
+        checks.append(("(whole line)", _err(pl.col("_unparseable").is_not_null(), pl.col("_unparseable"))))
+    fields = FEEDS[source.feed]
+    for i, f in enumerate(fields):
         col = source.columns.get(f.name)
         if col is None or col not in raw.columns:
             if f.name == "account_type" and source.account_type:
-                parsed[f.name] = pl.lit(source.account_type)
-            elif f.type in ("date",):
-                parsed[f.name] = pl.lit(None, pl.Date)
+                values[f.name] = pl.lit(source.account_type)
+            elif f.type == "date":
+                values[f.name] = pl.lit(None, pl.Date)
             elif f.type == "money":
-                parsed[f.name] = pl.lit(None, pl.Int64)
+                values[f.name] = pl.lit(None, pl.Int64)
             else:
-                parsed[f.name] = pl.lit(DEFAULTS.get(f.name), pl.Utf8)
+                values[f.name] = pl.lit(DEFAULTS.get(f.name), pl.Utf8)
             continue
-        if f.type == "date":
-            value, err = _date(raw, col, source.date_format)
-        elif f.type == "money":
-            value, err = _money(raw, col, source.amount_unit)
-        elif f.type == "code":
-            value, err = _code(source, f.name, col)
-            if f.name in DEFAULTS:
-                value = value.fill_null(DEFAULTS[f.name])
-        elif f.type == "nino":
-            value, err = _nino(col)
-        elif f.type == "postcode":
-            value, err = _postcode(col)
-        elif f.type == "uprn":
-            value, err = _pattern(col, r"^[0-9]{1,12}$", "a UPRN (up to 12 digits)")
-        elif f.type == "email":
-            value, err = _pattern(col, EMAIL_RE, "an email address")
-        elif f.type == "phone":
-            value, err = _pattern(col, PHONE_RE, "a UK phone number (10 to 13 digits)", strip=r"[\s()\-]")
-        else:
-            value, err = _text(col), pl.lit(None, pl.Utf8)
+        dtype = raw.schema[col]
+        tname = f"_t{i}"
+        texts[tname] = _text(col)
+        t = pl.col(tname)
+        value, message = _parse(source, f, col, dtype, t)
+        if f.name in DEFAULTS:
+            value = value.fill_null(DEFAULTS[f.name])
+        values[f.name] = value
         if f.required:
-            missing = _err(_text(col).is_null(), f"{f.name.replace('_', ' ')} is missing: every row needs one")
-            checks.append((col, missing))
-        checks.append((col, err))
-        parsed[f.name] = value
-    out = raw.select(pl.col(LINE), *[e.alias(n) for n, e in parsed.items()]).with_columns(
-        pl.lit(None, pl.Utf8).alias(ERR_FIELD), pl.lit(None, pl.Utf8).alias(ERR_REASON)
+            checks.append((col, _err(t.is_null(), f"{f.name.replace('_', ' ')} is missing: every row needs one")))
+        if message is not None:
+            present_but_bad = t.is_not_null() & pl.col(f.name).is_null() if f.name not in DEFAULTS else t.is_not_null() & (t.fill_null("") != "") & pl.col("_raw_" + f.name).is_null()
+            checks.append((col, _err(present_but_bad, message)))
+            if f.name in DEFAULTS:
+                values["_raw_" + f.name] = _parse(source, f, col, dtype, t)[0]
+    out = (
+        lf.with_columns(**texts)
+        .with_columns(**values)
+        .with_columns(pl.lit(None, pl.Utf8).alias(ERR_FIELD), pl.lit(None, pl.Utf8).alias(ERR_REASON))
+        .collect()
     )
-    # Evaluate the checks against the raw columns, then attach them.
-    errs = raw.select(*[e.alias(f"_c{i}") for i, (_, e) in enumerate(checks)]) if checks else None
-    if errs is not None:
-        out = pl.concat([out, errs], how="horizontal")
-        out = add_errors(out, [(f, pl.col(f"_c{i}")) for i, (f, _) in enumerate(checks)]).drop(errs.columns)
-    return _feed_rules(source, out)
+    out = add_errors(out, checks)
+    keep = [LINE, *[f.name for f in fields], ERR_FIELD, ERR_REASON]
+    # Text columns stay for quarantine messages until the feed rules have run.
+    out = _feed_rules(source, out)
+    return out.select(keep)
 
 
 def _feed_rules(source: Source, df: pl.DataFrame) -> pl.DataFrame:
@@ -252,20 +241,35 @@ def key_expr(source: Source) -> pl.Expr:
 def mark_in_file_duplicates(source: Source, df: pl.DataFrame) -> pl.DataFrame:
     """Repeats of a key inside one file: identical repeats are duplicates; differing ones are rejected.
 
-    Adds `_key` and `_dup_of_line` (the first line with that key, for a repeat).
+    Adds `_key` and `_dup_of_line` (the first line with that key, for an identical repeat). Content
+    is compared only for keys that repeat, so a clean file costs one hash of its keys.
     """
+    df = df.with_columns(key_expr(source).alias("_key"))
+    repeated = df.select(pl.col("_key").is_duplicated() & pl.col("_key").is_not_null()).to_series()
+    if not repeated.any():
+        return df.with_columns(pl.lit(None, pl.UInt32).alias("_dup_of_line"))
     content = [c for c in df.columns if not c.startswith("_")]
-    df = df.with_columns(key_expr(source).alias("_key"), pl.struct(content).hash(seed=7).alias("_content"))
-    first = df.group_by("_key", maintain_order=True).agg(pl.col(LINE).first().alias("_first_line"), pl.col("_content").first().alias("_first_content"))
-    df = df.join(first, on="_key", how="left", maintain_order="left")
-    repeat = pl.col("_key").is_not_null() & (pl.col(LINE) != pl.col("_first_line"))
+    index = repeated.arg_true()
+    sub = df[index].with_columns(pl.struct(content).hash(seed=7).alias("_content"))
+    sub = sub.with_columns(
+        pl.col(LINE).first().over("_key").alias("_first_line"),
+        pl.col("_content").first().over("_key").alias("_first_content"),
+    )
+    is_repeat = pl.col(LINE) != pl.col("_first_line")
+    differs = sub.select(is_repeat & (pl.col("_content") != pl.col("_first_content"))).to_series()
+    same = sub.select(is_repeat & (pl.col("_content") == pl.col("_first_content"))).to_series()
+    dup_of = pl.Series("_dup_of_line", [None] * df.height, dtype=pl.UInt32)
+    dup_of = dup_of.scatter(index.filter(same), sub["_first_line"].filter(same).cast(pl.UInt32))
+    df = df.with_columns(dup_of)
+    marks = pl.Series("_differs", [False] * df.height).scatter(index.filter(differs), True)
+    firsts = pl.Series("_first", [None] * df.height, dtype=pl.UInt32).scatter(index, sub["_first_line"].cast(pl.UInt32))
     key_col = source.columns[KEYS[source.feed][0]]
     keyname = " and ".join(KEYS[source.feed])
     df = add_errors(
-        df,
-        [(key_col, _err(repeat & (pl.col("_content") != pl.col("_first_content")),
-                        pl.format("{} {} already appears on line {} with different values: correct one of them", pl.lit(keyname), _quoted(pl.col("_key").str.replace_all("\x1f", " / ")), pl.col("_first_line"))))],
+        df.with_columns(marks, firsts),
+        [(key_col, _err(pl.col("_differs"), pl.format("{} {} already appears on line {} with different values: correct one of them",
+                                                        pl.lit(keyname), _quoted(pl.col("_key").str.replace_all("\x1f", " / ")), pl.col("_first"))))],
     )
-    return df.with_columns(
-        pl.when(repeat & pl.col(ERR_REASON).is_null()).then(pl.col("_first_line")).otherwise(None).alias("_dup_of_line")
-    ).drop("_content", "_first_content", "_first_line")
+    # A differing repeat that was rejected is not also a duplicate.
+    df = df.with_columns(pl.when(pl.col(ERR_REASON).is_null()).then(pl.col("_dup_of_line")).otherwise(None).alias("_dup_of_line"))
+    return df.drop("_differs", "_first")
