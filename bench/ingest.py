@@ -114,6 +114,7 @@ def worker(paths: dict) -> dict:
         "rows_per_s_excluding_refresh": round(first.rows / first.seconds),
         "reload_seconds": round(t2 - t1, 2),
         "reload_duplicates": second.duplicates,
+        "stages": first.timings,
     }
 
 
@@ -126,9 +127,11 @@ def run_backend(backend: str, paths: dict, home: Path) -> dict:
 
         with PgCluster() as pg:
             env["DATABASE_URL"] = pg.url
-            out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+            out = subprocess.run(cmd, env=env, check=False, capture_output=True, text=True)
     else:
-        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+        out = subprocess.run(cmd, env=env, check=False, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{backend} worker failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -153,7 +156,8 @@ def main() -> int:
             results.append(r)
             print(f"{r['backend']:10} {r['rows']:,} rows: read+validate+load {r['load_seconds_excluding_refresh']}s = "
                   f"{r['rows_per_s_excluding_refresh']:,} rows/s; + balance refresh {r['refresh_seconds']}s "
-                  f"(end to end {r['rows_per_s']:,} rows/s); accepted {r['accepted']:,}; reload (all duplicates) {r['reload_seconds']}s")
+                  f"(end to end {r['rows_per_s']:,} rows/s); accepted {r['accepted']:,}; reload (all duplicates) {r['reload_seconds']}s\n"
+                  f"           stages (s): {r['stages']}")
     record = {"bench": "ingest", "date": dt.datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count(),
               "machine": platform.platform(), "format": args.format, "results": results}
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)

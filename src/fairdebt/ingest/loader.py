@@ -12,6 +12,8 @@ import io
 import polars as pl
 from django.db import connection
 
+from . import pgbinary
+
 COPY_CHUNK_ROWS = 250_000
 # A load at least this large, and at least half the table's size, rebuilds the table's secondary
 # indexes after COPY instead of maintaining them row by row (PostgreSQL: "Populating a Database").
@@ -59,14 +61,24 @@ class bulk_indexes:
         self.table, self.rows, self.saved = table, rows, []
 
     def _worth_it(self, cur) -> bool:
-        if not is_postgres() or self.rows < BULK_MIN_ROWS:
+        if self.rows < BULK_MIN_ROWS:
             return False
-        cur.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [self.table])
+        if is_postgres():
+            cur.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [self.table])
+        else:
+            cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.table}")  # ids only grow: a cheap size bound
         return self.rows >= 0.5 * float(cur.fetchone()[0])
 
     def __enter__(self):
         with connection.cursor() as cur:
             if not self._worth_it(cur):
+                return self
+            if not is_postgres():
+                # SQLite: secondary indexes only (an inline UNIQUE constraint cannot be dropped).
+                cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL", [self.table])
+                self.saved = [("index", name, sql) for name, sql in cur.fetchall()]
+                for _, name, _ in self.saved:
+                    cur.execute(f'DROP INDEX "{name}"')
                 return self
             cur.execute(f"LOCK TABLE {self.table} IN ACCESS EXCLUSIVE MODE")
             cur.execute(
@@ -93,6 +105,10 @@ class bulk_indexes:
         if exc_type or not self.saved:
             return False  # on error the transaction rolls back and the drops with it
         with connection.cursor() as cur:
+            if not is_postgres():
+                for _, _, definition in self.saved:
+                    cur.execute(definition)
+                return False
             # Check the deferred foreign keys now: ALTER TABLE refuses to run with checks pending.
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
@@ -109,14 +125,29 @@ def _sqlite_values(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns([pl.col(c).cast(pl.Utf8) for c, t in df.schema.items() if t in (pl.Date,) or isinstance(t, pl.Datetime)])
 
 
-def insert(table: str, df: pl.DataFrame, progress=None) -> int:
-    """Insert every row of df (its column names are the table's) and return the count."""
+def insert(table: str, df: pl.DataFrame, progress=None, binary: bool = False) -> int:
+    """Insert every row of df (its column names are the table's) and return the count.
+
+    binary=True (PostgreSQL): the frame's types are the table's (Int64 bigint, Date date, Utf8 text).
+    """
     if df.height == 0:
         return 0
     cols = ", ".join(df.columns)
     with connection.cursor() as cur:
         if is_postgres():
             raw = cur.cursor
+            if binary:
+                # Binary COPY: the server skips parsing text. Encoded a chunk at a time, so the
+                # client encodes the next chunk while the server stores the last one.
+                df = df.with_columns([pl.col(c).cast(pl.Int64) for c, t in df.schema.items() if t in (pl.Int32, pl.UInt32)])
+                with raw.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT binary)") as copy:
+                    for start in range(0, df.height, COPY_CHUNK_ROWS):
+                        chunk = df.slice(start, COPY_CHUNK_ROWS)
+                        for part in pgbinary.encode(chunk, header=start == 0, trailer=start + COPY_CHUNK_ROWS >= df.height):
+                            copy.write(part)
+                        if progress:
+                            progress(chunk.height)
+                return df.height
             for start in range(0, df.height, COPY_CHUNK_ROWS):
                 chunk = df.slice(start, COPY_CHUNK_ROWS)
                 # non_numeric quoting keeps '' (empty text) apart from NULL (unquoted empty).
@@ -126,11 +157,13 @@ def insert(table: str, df: pl.DataFrame, progress=None) -> int:
                 if progress:
                     progress(chunk.height)
         else:
-            sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * df.width)})"
+            # The raw sqlite3 connection with ? placeholders: Django's wrapper rewrites every row's query.
+            sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['?'] * df.width)})"
             values = _sqlite_values(df)
+            raw = connection.connection
             for start in range(0, values.height, COPY_CHUNK_ROWS):
                 chunk = values.slice(start, COPY_CHUNK_ROWS)
-                cur.executemany(sql, chunk.iter_rows())
+                raw.executemany(sql, chunk.iter_rows())
                 if progress:
                     progress(chunk.height)
     return df.height

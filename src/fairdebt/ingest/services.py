@@ -38,6 +38,7 @@ class Result:
     seconds: float = 0.0  # read, validate and load (committed)
     refresh_seconds: float = 0.0  # then refreshing the cached balances of the accounts touched
     touched_accounts: list | None = None
+    timings: dict | None = None  # seconds per stage, for benchmarks and slow-load diagnosis
 
     @property
     def summary(self) -> str:
@@ -59,9 +60,11 @@ def _sha256(path: Path) -> str:
 def ingest_file(source_name: str, path: str | Path, *, loaded_by: str = "", progress: Callable[[str, int], None] | None = None) -> Result:
     """Load one extract. Raises UnreadableFile (nothing written) for a file that cannot be read."""
     started = timezone.now()
+    clock = _Clock()
     source = config.get(source_name)
     path = Path(path)
     raw = reader.read(source, path)
+    clock.mark("read")
     if progress:
         progress("read", raw.height)
     with transaction.atomic():
@@ -69,10 +72,12 @@ def ingest_file(source_name: str, path: str | Path, *, loaded_by: str = "", prog
             source=source.name, system=source.system, feed=source.feed, path=str(path.resolve()),
             sha256=_sha256(path), size_bytes=path.stat().st_size, loaded_by=loaded_by,
         )
-        result = _load(source, raw, sf, progress)
+        result = _load(source, raw, sf, progress, clock)
         sf.status = "loaded"
         sf.finished_at = timezone.now()
         sf.save()
+    clock.mark("commit")
+    result.timings = clock.marks
     loaded = timezone.now()
     result.seconds = (loaded - started).total_seconds()
     # Cached balances are refreshed after the commit: a cache, re-derived nightly and checked by check_ledger.
@@ -82,15 +87,18 @@ def ingest_file(source_name: str, path: str | Path, *, loaded_by: str = "", prog
     return result
 
 
-def _load(source: config.Source, raw: pl.DataFrame, sf: SourceFile, progress=None) -> Result:
+def _load(source: config.Source, raw: pl.DataFrame, sf: SourceFile, progress=None, clock=None) -> Result:
+    clock = clock or _Clock()
     df = validate.normalise(source, raw)
     df = validate.mark_in_file_duplicates(source, df)
+    clock.mark("validate")
     if progress:
         progress("validated", df.height)
     load = {"accounts": _load_accounts, "debts": _load_debts, "transactions": _load_transactions}[source.feed]
-    accepted, duplicates, df = load(source, df, sf, progress)
+    accepted, duplicates, df = load(source, df, sf, progress, clock)
     rejected = df.filter(pl.col(ERR_REASON).is_not_null())
     _quarantine(source, raw, rejected, sf)
+    clock.mark("quarantine")
     sf.rows, sf.accepted, sf.duplicates, sf.rejected = raw.height, accepted, duplicates, rejected.height
     touched = df.filter(pl.col("_id").is_not_null())["_account_id"].unique().to_list() if source.feed == "transactions" else None
     return Result(sf, raw.height, accepted, duplicates, rejected.height, touched_accounts=touched)
@@ -132,7 +140,7 @@ def _split(df: pl.DataFrame, in_db: pl.Expr) -> tuple[pl.DataFrame, int]:
 
 
 # ----------------------------------------------------------------------------------------- accounts
-def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None):
+def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None, clock=None):
     system = source.system
     accounts = loader.lookup(
         "SELECT a.account_ref, a.id, a.account_type FROM accounts_account a JOIN fd_keys k ON a.account_ref = k.k WHERE a.system = %s",
@@ -208,7 +216,7 @@ def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None):
 
 
 # ----------------------------------------------------------------------------------------- debts
-def _load_debts(source, df: pl.DataFrame, sf: SourceFile, progress=None):
+def _load_debts(source, df: pl.DataFrame, sf: SourceFile, progress=None, clock=None):
     system = source.system
     accounts = loader.lookup(
         "SELECT a.account_ref, a.id FROM accounts_account a JOIN fd_keys k ON a.account_ref = k.k WHERE a.system = %s",
@@ -236,7 +244,8 @@ def _load_debts(source, df: pl.DataFrame, sf: SourceFile, progress=None):
 
 
 # ----------------------------------------------------------------------------------------- transactions
-def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None):
+def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None, clock=None):
+    clock = clock or _Clock()
     system = source.system
     col = source.columns.get
     debts = loader.lookup(
@@ -263,6 +272,7 @@ def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None):
         df["reverses_ref"], [system],
         {"_ref": pl.Utf8, "_id": pl.Int64, "_kind": pl.Utf8, "_amount": pl.Int64, "_debt": pl.Int64, "_due": pl.Date, "_reversed_by": pl.Int64},
     )
+    clock.mark("lookups")
     df = df.join(debts, on="debt_ref", how="left").join(
         existing.unique().with_columns(pl.lit(True).alias("_in_db")), on="_key", how="left"
     )
@@ -275,14 +285,19 @@ def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None):
     df = df.with_columns(pl.when(candidate).then(pl.col("_order").rank("ordinal").over(candidate).cast(pl.Int64) - 1 + first).otherwise(None).alias("_id"))
     df = _resolve_reversals(df, known, col("reverses_ref") or col("kind"), col("amount"))
     rows, duplicates = _split(df, in_db)
+    # Fixed-width columns first: the binary COPY encoder writes them as one block.
     ledger_rows = rows.select(
-        pl.col("_id").alias("id"), pl.col("_debt_id").alias("debt_id"),
-        "kind", pl.col("amount").alias("amount_pence"), "effective_date", "posting_date", "due_date",
-        pl.col("_reverses_id").alias("reverses_id"), pl.col("method").fill_null(""), pl.lit(system).alias("source_system"),
-        pl.col("_key").alias("source_key"), pl.lit(sf.id).alias("source_file_id"),
+        pl.col("_id").alias("id"), pl.col("_debt_id").alias("debt_id"), pl.col("amount").alias("amount_pence"),
+        "effective_date", "posting_date", pl.lit(sf.id, pl.Int64).alias("source_file_id"),
+        "kind", pl.col("method").fill_null(""), pl.lit(system).alias("source_system"), "due_date",
+        pl.col("_reverses_id").alias("reverses_id"), pl.col("_key").alias("source_key"),
     )
-    with loader.bulk_indexes("accounts_ledgerentry", rows.height):
-        loader.insert("accounts_ledgerentry", ledger_rows, _progress(progress, "loaded"))
+    clock.mark("checks")
+    with loader.bulk_indexes("accounts_ledgerentry", rows.height) as bulk:
+        loader.insert("accounts_ledgerentry", ledger_rows, _progress(progress, "loaded"), binary=True)
+        clock.mark("copy")
+    if bulk.saved:
+        clock.mark("rebuild_indexes")
     return rows.height, duplicates, df
 
 
@@ -335,6 +350,20 @@ def _resolve_reversals(df: pl.DataFrame, known: pl.DataFrame, ref_col: str, amou
     return df
 
 
+class _Clock:
+    def __init__(self):
+        import time
+
+        self._time = time.perf_counter
+        self._last = self._time()
+        self.marks: dict[str, float] = {}
+
+    def mark(self, stage: str) -> None:
+        now = self._time()
+        self.marks[stage] = round(self.marks.get(stage, 0) + now - self._last, 3)
+        self._last = now
+
+
 def _progress(progress, stage):
     if not progress:
         return None
@@ -370,7 +399,7 @@ def resubmit(row_id: int, corrections: dict[str, str], *, by: str = "") -> Resul
         df = validate.mark_in_file_duplicates(source, validate.normalise(source, raw))
         load = {"accounts": _load_accounts, "debts": _load_debts, "transactions": _load_transactions}[source.feed]
         with transaction.atomic():
-            accepted, duplicates, df = load(source, df, sf, None)
+            accepted, duplicates, df = load(source, df, sf, None, None)
             problem = df.filter(pl.col(ERR_REASON).is_not_null())
             if problem.height:
                 transaction.set_rollback(True)
