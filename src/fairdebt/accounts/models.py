@@ -110,7 +110,11 @@ class LedgerEntry(models.Model):
     effective_date = models.DateField()
     posting_date = models.DateField()
     due_date = models.DateField(null=True, blank=True)
-    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals", db_index=False)
+    # No database foreign key (a per-row trigger on every bulk load): ingest proves each original,
+    # and `fairdebt check_ledger` audits that every reversal's original exists (decision 0002).
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals", db_index=False, db_constraint=False
+    )
     method = models.CharField(max_length=30, blank=True)
     source_system = models.CharField(max_length=40)
     source_key = models.CharField(max_length=120)

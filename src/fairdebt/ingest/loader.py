@@ -109,7 +109,7 @@ class bulk_indexes:
                 for _, _, definition in self.saved:
                     cur.execute(definition)
                 return False
-            # Check the deferred foreign keys now: ALTER TABLE refuses to run with checks pending.
+            # ALTER TABLE refuses to run with deferred checks pending (other tables' keys, if any).
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
             for kind, name, definition in self.saved:
@@ -119,6 +119,26 @@ class bulk_indexes:
                     cur.execute(definition)
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
         return False
+
+
+def _encoded_chunks(df: pl.DataFrame):
+    """Binary COPY chunks, encoded one ahead on a worker thread, so that encoding the next chunk
+    overlaps the server storing this one (Arrow, polars and the socket write all release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = list(range(0, df.height, COPY_CHUNK_ROWS))
+
+    def encode(start):
+        chunk = df.slice(start, COPY_CHUNK_ROWS)
+        return chunk.height, pgbinary.encode(chunk, header=start == 0, trailer=start == starts[-1])
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(encode, starts[0])
+        for following in [*starts[1:], None]:
+            ready = pending.result()
+            if following is not None:
+                pending = pool.submit(encode, following)
+            yield ready
 
 
 def _sqlite_values(df: pl.DataFrame) -> pl.DataFrame:
@@ -141,12 +161,11 @@ def insert(table: str, df: pl.DataFrame, progress=None, binary: bool = False) ->
                 # client encodes the next chunk while the server stores the last one.
                 df = df.with_columns([pl.col(c).cast(pl.Int64) for c, t in df.schema.items() if t in (pl.Int32, pl.UInt32)])
                 with raw.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT binary)") as copy:
-                    for start in range(0, df.height, COPY_CHUNK_ROWS):
-                        chunk = df.slice(start, COPY_CHUNK_ROWS)
-                        for part in pgbinary.encode(chunk, header=start == 0, trailer=start + COPY_CHUNK_ROWS >= df.height):
+                    for height, parts in _encoded_chunks(df):
+                        for part in parts:
                             copy.write(part)
                         if progress:
-                            progress(chunk.height)
+                            progress(height)
                 return df.height
             for start in range(0, df.height, COPY_CHUNK_ROWS):
                 chunk = df.slice(start, COPY_CHUNK_ROWS)

@@ -303,6 +303,8 @@ def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None, 
 
 def _resolve_reversals(df: pl.DataFrame, known: pl.DataFrame, ref_col: str, amount_col: str) -> pl.DataFrame:
     """Point each reversal at its original (in the ledger or earlier in the accepted rows of this file)."""
+    if not df.select((pl.col("kind") == "reversal").any()).item():
+        return df.with_columns(pl.lit(None, pl.Int64).alias("_reverses_id"))
     for _ in range(5):  # a rejected original can orphan a reversal: repeat until nothing changes
         before = df.select(pl.col(ERR_REASON).is_not_null().sum()).item()
         ok = pl.col(ERR_REASON).is_null() & pl.col("_id").is_not_null()

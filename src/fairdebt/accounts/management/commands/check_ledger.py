@@ -8,7 +8,7 @@ from fairdebt.accounts import positions
 
 
 class Command(BaseCommand):
-    help = "Prove the ledger: no entry without its debt, and every cached balance equal to its entries."
+    help = "Prove the ledger: every entry has its debt, every reversal negates its original, every cached balance equals its entries."
 
     def add_arguments(self, parser):
         parser.add_argument("--on", type=dt.date.fromisoformat, default=None)
@@ -20,8 +20,15 @@ class Command(BaseCommand):
                 "SELECT COUNT(*) FROM accounts_ledgerentry l LEFT JOIN accounts_debt d ON d.id = l.debt_id WHERE d.id IS NULL"
             )
             orphans = cur.fetchone()[0]
+            cur.execute(
+                "SELECT COUNT(*) FROM accounts_ledgerentry r LEFT JOIN accounts_ledgerentry o ON o.id = r.reverses_id"
+                " WHERE r.reverses_id IS NOT NULL AND (o.id IS NULL OR o.debt_id <> r.debt_id OR o.amount_pence <> -r.amount_pence)"
+            )
+            bad_reversals = cur.fetchone()[0]
         if orphans:
             problems.append(f"{orphans} ledger entries point at no debt")
+        if bad_reversals:
+            problems.append(f"{bad_reversals} reversals do not exactly negate an entry on the same debt")
         on = on or timezone.localdate()
         problems += positions.stale(on)
         if problems:
