@@ -1,5 +1,8 @@
 """The database itself refuses to change a posted ledger entry (SQL outside the ORM included).
 
+Keep this the last migration touching the ledger table on SQLite, or re-create the trigger after:
+SQLite rebuilds a table to alter it, and the rebuild drops its triggers.
+
 UPDATE is refused on SQLite and PostgreSQL; DELETE too on PostgreSQL (test clean-up there uses
 TRUNCATE, which row triggers do not see). Corrections are new entries: reversals and adjustments.
 """
