@@ -84,6 +84,25 @@ def make_extract(out: Path, rows: int, fmt: str) -> dict[str, Path]:
     return paths
 
 
+def make_dwp_extract(out: Path, rows: int) -> dict[str, Path]:
+    """The national service's own typed Parquet (dates as dates, whole pence), cut to `rows` transactions."""
+    import json as _json
+
+    from fairdebt.synth.dwp import generate_dwp
+
+    generate_dwp(out, debtors=max(1, rows // 8), seed=11)
+    files = {f["source"].split(".")[1]: out / f["path"] for f in _json.loads((out / "manifest.json").read_text())["files"]}
+    tx = pl.read_parquet(files["transactions"])
+    if tx.height < rows:
+        raise SystemExit(f"only {tx.height:,} transactions generated; raise debtors")
+    # Keep whole debts' histories so reversals keep their originals.
+    cut = tx.head(rows)
+    cut.write_parquet(out / "transactions_cut.parquet")
+    files["transactions"] = out / "transactions_cut.parquet"
+    files["system"] = "dwp"
+    return files
+
+
 def worker(paths: dict) -> dict:
     import django
 
@@ -95,12 +114,13 @@ def worker(paths: dict) -> dict:
     from fairdebt.ingest import services
 
     call_command("migrate", verbosity=0)
-    services.ingest_file("council_tax.accounts", paths["accounts"])
-    services.ingest_file("council_tax.debts", paths["debts"])
+    system = paths.get("system", "council_tax")
+    services.ingest_file(f"{system}.accounts", paths["accounts"])
+    services.ingest_file(f"{system}.debts", paths["debts"])
     t0 = time.perf_counter()
-    first = services.ingest_file("council_tax.transactions", paths["transactions"])
+    first = services.ingest_file(f"{system}.transactions", paths["transactions"])
     t1 = time.perf_counter()
-    second = services.ingest_file("council_tax.transactions", paths["transactions"])
+    second = services.ingest_file(f"{system}.transactions", paths["transactions"])
     t2 = time.perf_counter()
     return {
         "backend": connection.vendor,
@@ -139,7 +159,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--backend", choices=["both", "sqlite", "postgres"], default="both")
-    ap.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    ap.add_argument("--format", choices=["csv", "parquet", "dwp-parquet"], default="csv",
+                    help="csv / parquet: a council-tax extract (text columns); dwp-parquet: typed Parquet from synth --scale dwp")
     ap.add_argument("--worker")
     args = ap.parse_args()
     if args.worker:
@@ -148,7 +169,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="fairdebt-bench-") as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
-        paths = make_extract(tmp, args.rows, args.format)
+        paths = make_dwp_extract(tmp, args.rows) if args.format == "dwp-parquet" else make_extract(tmp, args.rows, args.format)
         print(f"extract: {args.rows:,} transaction rows ({args.format}) written in {time.perf_counter() - t0:.1f}s")
         results = []
         for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):

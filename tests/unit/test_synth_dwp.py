@@ -254,3 +254,17 @@ def test_truth(run, tables):
     assert variants.filter(differs).height == variants.height
     # the second record is on another debtor account
     assert dup_people.group_by("resident_id").agg(pl.col("debtor_account_id").n_unique())["debtor_account_id"].min() >= 2
+
+
+def test_synth_command_writes_a_manifest_at_both_scales(tmp_path):
+    import json
+
+    from django.core.management import call_command
+
+    call_command("synth", residents=30, seed=5, out=str(tmp_path / "council"))
+    call_command("synth", scale="dwp", residents=50, seed=5, out=str(tmp_path / "dwp"))
+    council = json.loads((tmp_path / "council" / "manifest.json").read_text())
+    dwp = json.loads((tmp_path / "dwp" / "manifest.json").read_text())
+    assert {f["source"].split(".")[0] for f in council["files"]} >= {"council_tax", "housing", "parking", "sundry"}
+    assert [f["source"] for f in dwp["files"]] == ["dwp.accounts", "dwp.debts", "dwp.transactions"]
+    assert (tmp_path / "council" / "truth.csv").exists() and (tmp_path / "dwp" / "truth.csv").exists()

@@ -10,7 +10,19 @@ def _choices(values, labels=None):
     return [(x, (labels or {}).get(x, x.replace("_", " ").capitalize())) for x in values]
 
 
-class Account(models.Model):
+class CachedPositions(models.Model):
+    """A cache of the ledger, refreshed after each load and each night; `fairdebt check_ledger` proves it."""
+
+    balance_pence = models.BigIntegerField(default=0)
+    arrears_pence = models.BigIntegerField(default=0)
+    ongoing_pence = models.BigIntegerField(default=0)
+    positions_as_of = models.DateField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Account(CachedPositions):
     """One account in one source system (a council-tax account, a tenancy, a parking keeper)."""
 
     system = models.CharField(max_length=40)
@@ -20,11 +32,6 @@ class Account(models.Model):
     category = models.CharField(max_length=40, blank=True, choices=_choices(v.SUNDRY_CATEGORIES))
     parties = models.ManyToManyField("people.Party", through="AccountParty", related_name="accounts")
     source_file = models.ForeignKey("ingest.SourceFile", null=True, blank=True, on_delete=models.PROTECT)
-    # A cache of the ledger, refreshed after each load and each night; `fairdebt check-ledger` proves it.
-    balance_pence = models.BigIntegerField(default=0)
-    arrears_pence = models.BigIntegerField(default=0)
-    ongoing_pence = models.BigIntegerField(default=0)
-    positions_as_of = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -65,7 +72,7 @@ class AccountParty(models.Model):
         ]
 
 
-class Debt(models.Model):
+class Debt(CachedPositions):
     """A liability inside an account: a council-tax year, a PCN, an overpayment period, a rent account."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="debts")
@@ -77,10 +84,6 @@ class Debt(models.Model):
     recovery_stage = models.CharField(max_length=40, default="none", choices=_choices(v.RECOVERY_STAGES))
     stage_date = models.DateField(null=True, blank=True)
     source_file = models.ForeignKey("ingest.SourceFile", null=True, blank=True, on_delete=models.PROTECT)
-    balance_pence = models.BigIntegerField(default=0)
-    arrears_pence = models.BigIntegerField(default=0)
-    ongoing_pence = models.BigIntegerField(default=0)
-    positions_as_of = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -29,13 +29,16 @@ class Command(BaseCommand):
         if scale == "dwp":
             from fairdebt.synth.dwp import generate_dwp
 
-            manifest = generate_dwp(out, debtors=residents or 15_000_000, seed=seed, as_of=as_of)
+            generate_dwp(out, debtors=residents or 15_000_000, seed=seed, as_of=as_of)
         else:
             from fairdebt.synth.council import generate
 
             if residents is not None and residents < 1:
                 raise CommandError("--residents must be at least 1")
-            manifest = generate(residents or 5_000, seed, out, as_of, bad_row_rate=bad_rows)
+            generate(residents or 5_000, seed, out, as_of, bad_row_rate=bad_rows)
+        import json
+
+        manifest = json.loads((out / "manifest.json").read_text())
         self.stdout.write(
             f"Wrote {len(manifest['files'])} extracts to {out} in {time.perf_counter() - started:.1f}s "
             f"(manifest.json, truth.csv). Load them with: fairdebt ingest --manifest {out / 'manifest.json'}"
