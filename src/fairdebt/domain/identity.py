@@ -1,0 +1,244 @@
+"""Normalisation and keyed tokens for pseudonymisation. Pure Python, no I/O.
+
+A raw identifier becomes an HMAC-SHA256 token under a secret key held on the council's side
+(the identity vault's). Equal normalised values give equal tokens, so linkage can compare them;
+without the key nobody can reverse a token or test a guess. Tokens are separated by field, so
+the surname SMITH and the forename SMITH give different tokens.
+
+Besides a token per identifier, `derived_values` gives the coarser values that matching needs
+when spellings differ: a canonical forename (Bob and Robert), phonetic codes, the first initial,
+the year and month of birth, the postcode sector, the house numbers at a postcode. Only their
+tokens leave the council's side.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import jellyfish
+
+# The identifiers a source record may carry (canonical field names of the accounts feed).
+IDENTIFIER_FIELDS = (
+    "title",
+    "forename",
+    "surname",
+    "organisation",
+    "date_of_birth",
+    "nino",
+    "address_line_1",
+    "address_line_2",
+    "address_line_3",
+    "postcode",
+    "uprn",
+    "phone",
+    "email",
+)
+
+TOKEN_BYTES = 16  # 128 bits: no collisions at national scale, 22 characters as text
+
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+_TITLES = {"MR", "MRS", "MS", "MISS", "DR", "MX", "REV", "PROF", "SIR", "LADY", "LORD", "DAME"}
+_STREET_WORDS = {
+    "ROAD": "RD", "STREET": "ST", "AVENUE": "AVE", "LANE": "LN", "CLOSE": "CL", "DRIVE": "DR", "COURT": "CT",
+    "PLACE": "PL", "GARDENS": "GDNS", "TERRACE": "TER", "CRESCENT": "CRES", "SQUARE": "SQ", "GROVE": "GR",
+    "PARADE": "PDE", "HOUSE": "HO", "ESTATE": "EST", "APARTMENT": "FLAT", "APT": "FLAT",
+}
+# Common English forename variants; matching needs them, the tokens hide them.
+NICKNAMES = {
+    "ROBERT": ["BOB", "BOBBY", "ROB", "ROBBIE", "BERT"],
+    "ELIZABETH": ["LIZ", "LIZZIE", "BETH", "BETTY", "ELIZA", "LISA", "BETSY"],
+    "WILLIAM": ["BILL", "BILLY", "WILL", "WILLIE", "LIAM"],
+    "JAMES": ["JIM", "JIMMY", "JAMIE"],
+    "MICHAEL": ["MIKE", "MICK", "MICKY"],
+    "DAVID": ["DAVE", "DAVY"],
+    "THOMAS": ["TOM", "TOMMY"],
+    "ANTHONY": ["TONY"],
+    "RICHARD": ["RICH", "RICK", "DICK"],
+    "CHRISTOPHER": ["CHRIS", "KIT"],
+    "CHRISTINE": ["CHRIS", "CHRISSIE", "TINA"],
+    "KATHERINE": ["KATE", "KATIE", "KATHY", "KAT", "CATHERINE", "KATHRYN"],
+    "MARGARET": ["MAGGIE", "MAG", "PEGGY", "MEG"],
+    "SUSAN": ["SUE", "SUZY"],
+    "JENNIFER": ["JEN", "JENNY"],
+    "REBECCA": ["BECKY", "BECCA"],
+    "SAMUEL": ["SAM", "SAMMY"],
+    "SAMANTHA": ["SAM", "SAMMIE"],
+    "DANIEL": ["DAN", "DANNY"],
+    "MATTHEW": ["MATT"],
+    "JOSEPH": ["JOE", "JOEY"],
+    "EDWARD": ["ED", "EDDIE", "TED", "NED"],
+    "PATRICK": ["PAT", "PADDY"],
+    "PATRICIA": ["PAT", "PATSY", "TRISH"],
+    "ALEXANDER": ["ALEX", "SANDY", "AL"],
+    "ALEXANDRA": ["ALEX", "SANDRA", "LEXI"],
+    "NICHOLAS": ["NICK", "NICKY"],
+    "STEPHEN": ["STEVE", "STEVEN"],
+    "PETER": ["PETE"],
+    "ANDREW": ["ANDY", "DREW"],
+    "JONATHAN": ["JON", "JOHNNY"],
+    "JOHN": ["JACK", "JOHNNY"],
+    "DEBORAH": ["DEBBIE", "DEB"],
+    "VICTORIA": ["VICKY", "TORI"],
+    "ABIGAIL": ["ABBY", "ABBIE"],
+    "OLUWASEUN": ["SEUN"],
+    "MUHAMMAD": ["MOHAMMED", "MOHAMMAD", "MOHAMED", "MOHAMAD", "MUHAMMED", "MOHAMMEDALI"],
+}
+_CANONICAL = {variant: name for name, variants in NICKNAMES.items() for variant in variants}
+
+
+def text(value) -> str:
+    """Upper case, accents removed, anything but letters and digits made a single space."""
+    if value is None:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", str(value))
+    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+    ascii_only = ascii_only.replace("Ł", "L").replace("Ø", "O").replace("ß", "SS")
+    return _NON_ALNUM.sub(" ", ascii_only).strip()
+
+
+def surname(value) -> str:
+    """SMITH-JONES, Smith Jones and O'Brien compare as SMITHJONES and OBRIEN."""
+    return text(value).replace(" ", "")
+
+
+def forename(value) -> str:
+    """The first given name, without a title."""
+    words = [w for w in text(value).split() if w not in _TITLES]
+    return words[0] if words else ""
+
+
+def canonical_forename(value) -> str:
+    name = forename(value)
+    return _CANONICAL.get(name, name)
+
+
+def date_of_birth(value) -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return dt.date.fromisoformat(str(value)).isoformat()
+
+
+def nino(value) -> str:
+    return text(value).replace(" ", "")
+
+
+def postcode(value) -> str:
+    compact = text(value).replace(" ", "")
+    return f"{compact[:-3]} {compact[-3:]}" if len(compact) >= 5 else compact
+
+
+def postcode_sector(value) -> str:
+    """E8 1AA -> E8 1: a neighbourhood of a few thousand addresses."""
+    full = postcode(value)
+    return full[:-2] if " " in full else ""
+
+
+def address(lines) -> str:
+    """Address lines (not the town) normalised: upper case, street words abbreviated."""
+    words = text(" ".join(str(line) for line in lines if line)).split()
+    return " ".join(_STREET_WORDS.get(w, w) for w in words)
+
+
+def house_numbers(lines) -> str:
+    """The numbers in an address, sorted: 'Flat 3, 12 Acacia Road' and '3/12 Acacia Rd' both give '3 12'."""
+    return " ".join(sorted(set(re.findall(r"\d+", " ".join(str(line) for line in lines if line))), key=int))
+
+
+def phone(value) -> str:
+    digits = re.sub(r"\D", "", str(value or ""))
+    if digits.startswith("44") and len(digits) >= 11:
+        digits = "0" + digits[2:]
+    return digits
+
+
+def email(value) -> str:
+    return str(value or "").strip().lower()
+
+
+def phonetic(value) -> str:
+    return jellyfish.metaphone(value) if value else ""
+
+
+def initials(record: dict) -> str:
+    """What an officer without re-identification rights sees: 'J S', or the organisation's initial."""
+    if record.get("organisation") and not record.get("surname"):
+        first = text(record["organisation"])[:1]
+        return first
+    parts = [text(record.get("forename"))[:1], text(record.get("surname"))[:1]]
+    return " ".join(p for p in parts if p)
+
+
+def base_values(record: dict) -> dict[str, str]:
+    """The normalised value of each identifier, keyed by token field name (empty: not recorded)."""
+    lines = [record.get("address_line_1"), record.get("address_line_2"), record.get("address_line_3")]
+    return {
+        "tok_forename": forename(record.get("forename")),
+        "tok_surname": surname(record.get("surname")),
+        "tok_organisation": text(record.get("organisation")),
+        "tok_dob": date_of_birth(record.get("date_of_birth")),
+        "tok_nino": nino(record.get("nino")),
+        "tok_address": address(lines),
+        "tok_postcode": postcode(record.get("postcode")),
+        "tok_uprn": text(record.get("uprn")).replace(" ", ""),
+        "tok_phone": phone(record.get("phone")),
+        "tok_email": email(record.get("email")),
+    }
+
+
+def derived_values(record: dict) -> dict[str, str]:
+    """Coarser values for matching when spellings differ (owned by the linkage work; add freely)."""
+    lines = [record.get("address_line_1"), record.get("address_line_2"), record.get("address_line_3")]
+    dob = date_of_birth(record.get("date_of_birth"))
+    code = postcode(record.get("postcode"))
+    numbers = house_numbers(lines)
+    return {
+        "tok_forename_canonical": canonical_forename(record.get("forename")),
+        "tok_first_initial": forename(record.get("forename"))[:1],
+        "tok_surname_phonetic": phonetic(surname(record.get("surname"))),
+        "tok_forename_phonetic": phonetic(canonical_forename(record.get("forename"))),
+        "tok_dob_year": dob[:4],
+        "tok_dob_year_month": dob[:7],
+        "tok_postcode_sector": postcode_sector(record.get("postcode")),
+        "tok_house_postcode": f"{numbers}|{code}" if numbers and code else "",
+    }
+
+
+def token_fields() -> tuple[str, ...]:
+    sample = {}
+    return tuple([*base_values(sample), *derived_values(sample)])
+
+
+@dataclass(frozen=True)
+class Tokeniser:
+    """Keyed tokens under one key version. The key never leaves the council's side."""
+
+    key: bytes
+    key_id: str
+
+    def __post_init__(self):
+        if len(self.key) < 32:
+            raise ValueError("a token key must be at least 32 bytes")
+
+    def token(self, field: str, value: str) -> str | None:
+        if not value:
+            return None
+        digest = hmac.new(self.key, f"{field}\x1f{value}".encode(), hashlib.sha256).digest()[:TOKEN_BYTES]
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def tokenise(self, record: dict) -> dict[str, str | None]:
+        """Every token field for one source record, plus its display initials and the key id."""
+        values = base_values(record) | derived_values(record)
+        tokens: dict[str, str | None] = {field: self.token(field, value) for field, value in values.items()}
+        tokens["initials"] = initials(record)
+        tokens["token_key_id"] = self.key_id
+        return tokens
