@@ -46,6 +46,12 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", *filter(None, os.enviro
 
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+    # The identity vault: its own database. Without VAULT_DATABASE_URL, a sibling database on the same server.
+    DATABASES["vault"] = (
+        database_from_url(os.environ["VAULT_DATABASE_URL"])
+        if os.environ.get("VAULT_DATABASE_URL")
+        else {**DATABASES["default"], "NAME": DATABASES["default"]["NAME"] + "_vault"}
+    )
 else:
     DATABASES = {
         "default": {
@@ -59,6 +65,12 @@ else:
             },
         }
     }
+    DATABASES["vault"] = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": HOME / "vault.sqlite3",
+        "OPTIONS": {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
+    }
+DATABASE_ROUTERS = ["fairdebt.vault.router.VaultRouter"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -76,6 +88,7 @@ INSTALLED_APPS = [
     "fairdebt.accounts",
     "fairdebt.ingest",
     "fairdebt.web",
+    "fairdebt.vault",
 ]
 
 MIDDLEWARE = [

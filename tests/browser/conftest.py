@@ -95,7 +95,7 @@ def sign_in(page, live_server, staff):
 def ledger(transactional_db):
     """A dozen accounts of different types, one joint, with debts and entries, like a small council's."""
     from fairdebt.accounts.models import Account, AccountParty, Debt, LedgerEntry
-    from fairdebt.people.models import Party, Person
+    from fairdebt.people.services import create_party
 
     ids = itertools.count(1_000_001)
     people = [
@@ -122,8 +122,8 @@ def ledger(transactional_db):
     parties = []
     for n, (title, forename, surname, postcode) in enumerate(people, 1):
         parties.append(
-            Party.objects.create(
-                system="ctax", party_ref=f"P{n}", person=Person.objects.create(), title=title, forename=forename,
+            create_party(
+                "ctax", f"P{n}", title=title, forename=forename,
                 surname=surname, postcode=postcode, address_line_1=f"{n} Station Road", address_line_2="Exampletown",
             )
         )

@@ -9,10 +9,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from fairdebt.accounts.models import Account, AccountParty, Debt, LedgerEntry
-from fairdebt.people.models import Party, Person
+from fairdebt.people.services import create_party
 from fairdebt.web.models import ApiToken
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 @pytest.fixture
@@ -23,8 +23,7 @@ def token():
 
 @pytest.fixture
 def account():
-    person = Person.objects.create()
-    party = Party.objects.create(system="housing", party_ref="P-1", person=person, forename="Ada", surname="Okafor", postcode="E8 1AA")
+    party = create_party("housing", "P-1", forename="Ada", surname="Okafor", postcode="E8 1AA")
     acc = Account.objects.create(system="housing", account_ref="TEN-1", account_type="housing_rent", tenure="secure",
                                  balance_pence=45678, arrears_pence=30000, ongoing_pence=15678)
     AccountParty.objects.create(account=acc, party=party, role="lead")
@@ -66,7 +65,8 @@ def test_account_search_and_detail(client, token, account):
     assert body["results"][0]["account_ref"] == "TEN-1" and body["results"][0]["arrears_pence"] == 30000
     assert get(client, "/api/v1/accounts?q=nobody", token).json()["count"] == 0
     detail = get(client, f"/api/v1/accounts/{account.id}", token).json()
-    assert detail["liable"] == [{"party_ref": "P-1", "role": "lead", "name": "Ada Okafor"}]
+    # Names stay in the vault: the API shows initials (re-identification is a separate, audited step).
+    assert detail["liable"] == [{"party_ref": "P-1", "role": "lead", "name": "A O"}]
     assert detail["debts"][0]["debt_ref"] == "RENT-1"
     assert get(client, "/api/v1/accounts/999999", token).status_code == 404
 

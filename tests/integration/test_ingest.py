@@ -14,8 +14,9 @@ from fairdebt.domain import ledger as domain_ledger
 from fairdebt.ingest import services
 from fairdebt.ingest.models import QuarantinedRow, SourceFile
 from fairdebt.people.models import Party, Person
+from fairdebt.vault import services as vault
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 ACCOUNTS = [
     dict(account_ref="CT1", party_ref="C1", role="L", forename="Jane", surname="Smith", date_of_birth="01/02/1980",
@@ -58,7 +59,9 @@ def test_loads_people_accounts_joint_liability_debts_and_ledger(extract):
     assert ct1.account_type == "council_tax"
     assert sorted(ct1.liable.values_list("party__party_ref", "role")) == [("C1", "lead"), ("C2", "joint")]
     jane = Party.objects.get(party_ref="C1")
-    assert (jane.postcode, jane.nino, jane.date_of_birth) == ("E8 1AA", "AB123456C", dt.date(1980, 2, 1))
+    assert jane.initials == "J S"
+    raw = vault.identities([("council_tax", "C1")])[("council_tax", "C1")]
+    assert (raw["postcode"], raw["nino"], raw["date_of_birth"]) == ("E8 1AA", "AB123456C", "1980-02-01")
     debt = Debt.objects.get(debt_ref="CT1-24")
     assert (debt.recovery_stage, debt.period_end) == ("reminder", dt.date(2025, 3, 31))
     reversal = LedgerEntry.objects.get(source_key="T4")
@@ -149,12 +152,12 @@ def test_account_rows_check_nino_postcode_and_dates(extract):
     a = services.ingest_file("council_tax.accounts", extract("council_tax.accounts", rows))
     assert (a.accepted, a.rejected) == (1, 4)
     reasons = dict(QuarantinedRow.objects.values_list("line", "reason"))
-    assert "not a National Insurance number" in reasons[2]
+    assert "not a National Insurance number" in reasons[2] and "QQ123456C" not in reasons[2]
     assert "not a UK postcode" in reasons[3]
     assert "surname is missing" in reasons[4]
     assert "not a date in the form DD/MM/YYYY" in reasons[5]
-    p5 = Party.objects.get(party_ref="P5")
-    assert (p5.nino, p5.postcode) == ("AB123456C", "SW1A 1AA")
+    raw = vault.identities([("council_tax", "P5")])[("council_tax", "P5")]
+    assert (raw["nino"], raw["postcode"]) == ("AB123456C", "SW1A 1AA")
 
 
 def test_same_nino_in_two_systems_is_one_person_until_linkage(extract):

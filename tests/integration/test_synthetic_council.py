@@ -15,7 +15,7 @@ from fairdebt.accounts.models import Account, Debt, LedgerEntry
 from fairdebt.ingest.models import QuarantinedRow
 from fairdebt.people.models import Party
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 AS_OF = dt.date(2026, 10, 31)
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db.models import Q
 
 from fairdebt.ingest.models import QuarantinedRow
+from fairdebt.people import services as people_services
 from fairdebt.people.models import Person
 
 from . import positions
@@ -32,15 +33,11 @@ def search_accounts(query: str = "", account_type: str = ""):
     qs = Account.objects.all()
     query = (query or "").strip()
     if query:
-        compact = query.replace(" ", "").upper()
-        qs = qs.filter(
-            Q(account_ref__iexact=query)
-            | Q(debts__debt_ref__iexact=query)
-            | Q(parties__surname__iexact=query)
-            | Q(parties__organisation__icontains=query)
-            | Q(parties__postcode__iexact=query.upper())
-            | Q(parties__nino=compact)
-        ).distinct()
+        match = Q(account_ref__iexact=query) | Q(debts__debt_ref__iexact=query)
+        by_identity = people_services.party_query(query)
+        if by_identity is not None:
+            match |= by_identity
+        qs = qs.filter(match).distinct()
     if account_type:
         qs = qs.filter(account_type=account_type)
     return qs.order_by("-arrears_pence", "-balance_pence", "id")

@@ -21,10 +21,15 @@ from django.utils import timezone
 from fairdebt.accounts import positions
 
 from . import config, loader, reader, validate
+from fairdebt.domain.identity import IDENTIFIER_FIELDS, token_fields
+from fairdebt.vault import keys as vault_keys
+from fairdebt.vault import services as vault
+
 from .models import QuarantinedRow, SourceFile
 from .validate import ERR_FIELD, ERR_REASON, _err, add_errors
 
 LINE = reader.LINE
+TOKEN_FIELDS = list(token_fields())
 UnreadableFile = reader.UnreadableFile
 
 
@@ -116,19 +121,64 @@ def _quarantine(source, raw: pl.DataFrame, rejected: pl.DataFrame, sf: SourceFil
     seen = set(
         QuarantinedRow.objects.filter(source=source.name, fingerprint__in=set(fingerprints.values())).values_list("fingerprint", flat=True)
     ) if len(fingerprints) < 50_000 else set(QuarantinedRow.objects.filter(source=source.name).values_list("fingerprint", flat=True))
-    new_rows = []
+    identifying = _identifier_columns(source)
+    new_rows, sealed = [], {}
     for line, field, reason in rejected.select(LINE, ERR_FIELD, ERR_REASON).iter_rows():
         fp = fingerprints.get(line, "")
         if fp in seen:
             continue  # already in quarantine from an earlier load of the same row
         seen.add(fp)
-        new_rows.append(QuarantinedRow(source_file=sf, source=source.name, line=line, field=field or "", reason=reason[:500],
-                                       raw=by_line.get(line, {}), fingerprint=fp))
+        raw_row = by_line.get(line, {})
+        shown, reason = _redact(raw_row, reason, identifying)
+        row = QuarantinedRow(source_file=sf, source=source.name, line=line, field=field or "", reason=reason[:500], raw=shown, fingerprint=fp)
+        new_rows.append(row)
+        if shown != raw_row:
+            sealed[id(row)] = raw_row
     QuarantinedRow.objects.bulk_create(new_rows, batch_size=5000)
+    if sealed:
+        vault.seal_rows({row.id: sealed[id(row)] for row in new_rows if id(row) in sealed})
+
+
+HIDDEN = "(in the identity vault)"
+
+
+def _identifier_columns(source) -> set[str]:
+    if source.feed != "accounts":
+        return set()
+    return {source.columns[f] for f in IDENTIFIER_FIELDS if f in source.columns} | {"_unparseable"}
+
+
+def _redact(raw_row: dict, reason: str, identifying: set[str]) -> tuple[dict, str]:
+    """The quarantine's copy of a row: identifiers replaced, and never quoted in the reason."""
+    if not identifying:
+        return raw_row, reason
+    shown = {k: (HIDDEN if k in identifying and v not in (None, "") else v) for k, v in raw_row.items()}
+    for k in identifying:
+        value = (raw_row.get(k) or "").strip()
+        for fragment in (value, value[:60]):
+            if len(fragment) >= 2:
+                reason = reason.replace(f"'{fragment}'", "(hidden: see the row in the vault)")
+    return shown, reason
 
 
 def _fingerprint(source_name: str, raw_row: dict) -> str:
-    return hashlib.sha256(json.dumps([source_name, raw_row], sort_keys=True, default=str).encode()).hexdigest()
+    # Keyed, not a bare hash: a row's fingerprint must not let anyone test a guess of its identifiers.
+    return vault_keys.tokeniser().token("quarantined_row", json.dumps([source_name, raw_row], sort_keys=True, default=str))
+
+
+def _pseudonymised(frame: pl.DataFrame) -> bool:
+    """An extract pseudonymised on the council's side carries tok_* columns instead of identifiers."""
+    return "tok_surname" in frame.columns or "tok_organisation" in frame.columns
+
+
+def _party_tokens(source, parties: pl.DataFrame) -> pl.DataFrame:
+    """Token columns (+ initials, token_key_id) for each row: computed here, or as delivered."""
+    columns = [*TOKEN_FIELDS, "initials", "token_key_id"]
+    if _pseudonymised(parties):
+        return pl.DataFrame({c: parties[c] if c in parties.columns else pl.Series([None] * parties.height, dtype=pl.Utf8) for c in columns})
+    tokeniser = vault_keys.tokeniser()
+    records = parties.select([f for f in IDENTIFIER_FIELDS if f in parties.columns]).to_dicts()
+    return pl.DataFrame([tokeniser.tokenise(r) for r in records], schema={c: pl.Utf8 for c in columns}).select(columns)
 
 
 def _split(df: pl.DataFrame, in_db: pl.Expr) -> tuple[pl.DataFrame, int]:
@@ -175,14 +225,19 @@ def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None, cloc
         ),
     )
 
-    # New parties: the first row of each new party_ref. A person is shared on an exact NI number match.
+    # New parties: the first row of each new party_ref. Identifiers become tokens here, and the raw
+    # values go to the identity vault; nothing else stores them (decision 0004).
     new_parties = rows.filter(pl.col("_party_id").is_null()).unique("party_ref", keep="first", maintain_order=True)
+    delivered_as_tokens = _pseudonymised(new_parties)
+    tokens = _party_tokens(source, new_parties)
+    new_parties = pl.concat([new_parties.drop([c for c in tokens.columns if c in new_parties.columns]), tokens], how="horizontal")
+    # A person is shared on an exact NI number match, until linkage runs.
     known = loader.lookup(
-        "SELECT p.nino, MIN(p.person_id) FROM people_party p JOIN fd_keys k ON p.nino = k.k GROUP BY p.nino",
-        new_parties["nino"], [], {"nino": pl.Utf8, "_known_person": pl.Int64},
+        "SELECT p.tok_nino, MIN(p.person_id) FROM people_party p JOIN fd_keys k ON p.tok_nino = k.k GROUP BY p.tok_nino",
+        new_parties["tok_nino"], [], {"tok_nino": pl.Utf8, "_known_person": pl.Int64},
     )
-    new_parties = new_parties.join(known, on="nino", how="left").with_columns(
-        pl.when(pl.col("nino").is_not_null()).then(pl.col("nino")).otherwise(pl.concat_str([pl.lit("\x1f"), pl.col("party_ref")])).alias("_person_key")
+    new_parties = new_parties.join(known, on="tok_nino", how="left").with_columns(
+        pl.when(pl.col("tok_nino").is_not_null()).then(pl.col("tok_nino")).otherwise(pl.concat_str([pl.lit("\x1f"), pl.col("party_ref")])).alias("_person_key")
     )
     new_people = new_parties.filter(pl.col("_known_person").is_null()).unique("_person_key", keep="first", maintain_order=True)
     first_person = loader.reserve_ids("people_person", new_people.height)
@@ -193,12 +248,13 @@ def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None, cloc
     )
     first_party = loader.reserve_ids("people_party", new_parties.height)
     new_parties = new_parties.with_row_index("_n").with_columns((pl.col("_n").cast(pl.Int64) + first_party).alias("_new_party_id"))
-    text = ["title", "forename", "surname", "organisation", "nino", "address_line_1", "address_line_2", "address_line_3", "postcode", "uprn", "phone", "email"]
+    if not delivered_as_tokens:
+        vault.store_identities(system, new_parties.select("party_ref", *[f for f in IDENTIFIER_FIELDS if f in new_parties.columns]))
     loader.insert(
         "people_party",
         new_parties.select(
             pl.col("_new_party_id").alias("id"), pl.lit(system).alias("system"), "party_ref", "person_id",
-            *[pl.col(c).fill_null("") for c in text], "date_of_birth", "deceased_on", pl.lit(sf.id).alias("source_file_id"),
+            pl.col("initials").fill_null(""), "token_key_id", *TOKEN_FIELDS, "deceased_on", pl.lit(sf.id).alias("source_file_id"),
         ),
     )
 
@@ -388,7 +444,8 @@ def resubmit(row_id: int, corrections: dict[str, str], *, by: str = "") -> Resul
             raise ResubmitError(
                 f"{', '.join(unknown)} is not a column of {source.name}. Its columns are: {', '.join(source.columns.values())}"
             )
-        values = {k: v for k, v in q.raw.items() if k != "_unparseable"} | corrections
+        raw_row = vault.sealed_row(q.id) or q.raw
+        values = {k: v for k, v in raw_row.items() if k != "_unparseable"} | corrections
         for c in source.columns.values():
             values.setdefault(c, None)
         raw = pl.DataFrame({k: [v] for k, v in values.items()}, schema={k: pl.Utf8 for k in values}).with_columns(
@@ -396,7 +453,7 @@ def resubmit(row_id: int, corrections: dict[str, str], *, by: str = "") -> Resul
         )
         sf = SourceFile.objects.create(
             source=source.name, system=source.system, feed=source.feed, path=f"quarantine row {q.id} (line {q.line} of {q.source_file.path})",
-            sha256=hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest(), status="resubmission", loaded_by=by,
+            sha256=_fingerprint(source.name, values), status="resubmission", loaded_by=by,
         )
         df = validate.mark_in_file_duplicates(source, validate.normalise(source, raw))
         load = {"accounts": _load_accounts, "debts": _load_debts, "transactions": _load_transactions}[source.feed]
@@ -407,13 +464,15 @@ def resubmit(row_id: int, corrections: dict[str, str], *, by: str = "") -> Resul
                 transaction.set_rollback(True)
         if problem.height:
             field, reason = problem.select(ERR_FIELD, ERR_REASON).row(0)
+            reason = _redact(values, reason, _identifier_columns(source))[1]
             raise ResubmitError(f"Still rejected: {field}: {reason}. Correct it with --set {field}=VALUE and try again.")
         sf.rows, sf.accepted, sf.duplicates, sf.finished_at = 1, accepted, duplicates, timezone.now()
         sf.save()
         q.status, q.resolved_at, q.resolved_by = "resubmitted", timezone.now(), by
         q.resolution = "loaded" if accepted else "already loaded (duplicate)"
         if corrections:
-            q.resolution += "; corrected " + ", ".join(f"{k}={v!r}" for k, v in corrections.items())
+            hidden = _identifier_columns(source)
+            q.resolution += "; corrected " + ", ".join(k if k in hidden else f"{k}={v!r}" for k, v in corrections.items())
         q.save()
     if source.feed == "transactions" and accepted:
         positions.refresh(loader.today(), df["_account_id"].drop_nulls().unique().to_list())

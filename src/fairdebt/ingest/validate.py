@@ -155,6 +155,14 @@ def normalise(source: Source, raw: pl.DataFrame) -> pl.DataFrame:
     if "_unparseable" in raw.columns:
         checks.append(("(whole line)", _err(pl.col("_unparseable").is_not_null(), pl.col("_unparseable"))))
     fields = FEEDS[source.feed]
+    tokens_given = source.feed == "accounts" and ("tok_surname" in raw.columns or "tok_organisation" in raw.columns)
+    carried = [c for c in raw.columns if c.startswith("tok_") or c in ("initials", "token_key_id")] if tokens_given else []
+    if tokens_given:
+        # Pseudonymised on the council's side: identifiers arrive as tokens, checked there.
+        checks.append(("tok_surname", _err(pl.col("tok_surname").is_null() & pl.col("tok_organisation").is_null() if "tok_organisation" in raw.columns else pl.col("tok_surname").is_null(),
+                                           "a pseudonymised row needs tok_surname or tok_organisation")))
+        checks.append(("token_key_id", _err(pl.col("token_key_id").is_null() if "token_key_id" in raw.columns else pl.lit(True),
+                                            "a pseudonymised row needs token_key_id (the key version that made its tokens)")))
     for i, f in enumerate(fields):
         col = source.columns.get(f.name)
         if col is None or col not in raw.columns:
@@ -175,7 +183,7 @@ def normalise(source: Source, raw: pl.DataFrame) -> pl.DataFrame:
         if f.name in DEFAULTS:
             value = value.fill_null(DEFAULTS[f.name])
         values[f.name] = value
-        if f.required:
+        if f.required and not (tokens_given and f.name == "surname"):
             checks.append((col, _err(t.is_null(), f"{f.name.replace('_', ' ')} is missing: every row needs one")))
         if message is not None:
             present_but_bad = t.is_not_null() & pl.col(f.name).is_null() if f.name not in DEFAULTS else t.is_not_null() & (t.fill_null("") != "") & pl.col("_raw_" + f.name).is_null()
@@ -185,11 +193,12 @@ def normalise(source: Source, raw: pl.DataFrame) -> pl.DataFrame:
     out = (
         lf.with_columns(**texts)
         .with_columns(**values)
+        .with_columns(*[pl.col(c).cast(pl.Utf8) for c in carried])
         .with_columns(pl.lit(None, pl.Utf8).alias(ERR_FIELD), pl.lit(None, pl.Utf8).alias(ERR_REASON))
         .collect()
     )
     out = add_errors(out, checks)
-    keep = [LINE, *[f.name for f in fields], ERR_FIELD, ERR_REASON]
+    keep = [LINE, *[f.name for f in fields], *carried, ERR_FIELD, ERR_REASON]
     # Text columns stay for quarantine messages until the feed rules have run.
     out = _feed_rules(source, out)
     return out.select(keep)

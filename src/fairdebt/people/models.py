@@ -1,5 +1,6 @@
 """People, and the records of them that each source system holds (parties)."""
 
+from django.conf import settings
 from django.db import models
 
 
@@ -14,6 +15,7 @@ class Person(models.Model):
 
     class Meta:
         verbose_name_plural = "people"
+        permissions = [("reidentify", "Can re-identify a person (see names and addresses), with a reason")]
 
     def __str__(self) -> str:
         return self.reference
@@ -23,42 +25,69 @@ class Person(models.Model):
         return f"P{self.pk:07d}"
 
 
+def _token(**kw):
+    return models.CharField(max_length=24, null=True, blank=True, **kw)
+
+
 class Party(models.Model):
-    """A person as one source system records them (its own id, its own spelling)."""
+    """A person as one source system records them: its own id, and keyed tokens of its identifiers.
+
+    Raw names, dates of birth, NI numbers, addresses, phones and emails are not here: they are
+    sealed in the identity vault (fairdebt.vault). Officers see initials until they re-identify.
+    """
 
     system = models.CharField(max_length=40)
     party_ref = models.CharField(max_length=80)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="parties")
-    title = models.CharField(max_length=40, blank=True)
-    forename = models.CharField(max_length=120, blank=True)
-    surname = models.CharField(max_length=200)
-    organisation = models.CharField(max_length=200, blank=True)
-    date_of_birth = models.DateField(null=True, blank=True)
-    nino = models.CharField(max_length=9, blank=True)
-    address_line_1 = models.CharField(max_length=200, blank=True)
-    address_line_2 = models.CharField(max_length=200, blank=True)
-    address_line_3 = models.CharField(max_length=200, blank=True)
-    postcode = models.CharField(max_length=8, blank=True)
-    uprn = models.CharField(max_length=12, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    email = models.CharField(max_length=254, blank=True)
+    initials = models.CharField(max_length=8, blank=True)
+    token_key_id = models.CharField(max_length=10)
+    tok_forename = _token()
+    tok_surname = _token(db_index=True)
+    tok_organisation = _token(db_index=True)
+    tok_dob = _token()
+    tok_nino = _token(db_index=True)
+    tok_address = _token()
+    tok_postcode = _token(db_index=True)
+    tok_uprn = _token()
+    tok_phone = _token()
+    tok_email = _token()
+    tok_forename_canonical = _token()
+    tok_first_initial = _token()
+    tok_surname_phonetic = _token()
+    tok_forename_phonetic = _token()
+    tok_dob_year = _token()
+    tok_dob_year_month = _token()
+    tok_postcode_sector = _token()
+    tok_house_postcode = _token()
     deceased_on = models.DateField(null=True, blank=True)
     source_file = models.ForeignKey("ingest.SourceFile", null=True, blank=True, on_delete=models.PROTECT)
 
     class Meta:
         verbose_name_plural = "parties"
         constraints = [models.UniqueConstraint(fields=["system", "party_ref"], name="party_source_key")]
-        indexes = [models.Index(fields=["surname"]), models.Index(fields=["postcode"]), models.Index(fields=["nino"])]
 
     def __str__(self) -> str:
-        return self.display_name
+        return f"{self.initials or '?'} ({self.system} {self.party_ref})"
 
     @property
     def display_name(self) -> str:
-        if self.organisation:
-            return self.organisation
-        return " ".join(p for p in (self.title, self.forename, self.surname) if p)
+        """Initials only: the name itself needs re-identification (people.services)."""
+        return self.initials or "(no name)"
 
-    @property
-    def address(self) -> str:
-        return ", ".join(p for p in (self.address_line_1, self.address_line_2, self.address_line_3, self.postcode) if p)
+    @classmethod
+    def token_columns(cls) -> list[str]:
+        return [f.name for f in cls._meta.fields if f.name.startswith("tok_")]
+
+
+class Reidentification(models.Model):
+    """Who saw whom, when and why: one row per re-identification, never changed or deleted."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="reidentifications")
+    reason = models.CharField(max_length=500)
+    at = models.DateTimeField(auto_now_add=True)
+    parties = models.PositiveIntegerField(default=0, help_text="How many source records were opened.")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        permissions = [("view_reidentification_audit", "Can see the re-identification audit")]

@@ -77,6 +77,7 @@ class PgCluster:
             self.cleanup()
             raise RuntimeError(f"PostgreSQL did not start:\n{log[-2000:]}")
         self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c", "CREATE DATABASE fairdebt", "postgres")
+        self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c", "CREATE DATABASE fairdebt_vault", "postgres")
         return self
 
     def stop(self) -> None:
