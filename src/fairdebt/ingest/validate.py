@@ -236,10 +236,25 @@ def _feed_rules(source: Source, df: pl.DataFrame) -> pl.DataFrame:
             ],
         )
     if source.feed == "debts":
+        df = df.with_columns(scrub_free_text(pl.col("description")).alias("description"))
         return add_errors(
             df, [(col("period_end") or col("debt_ref"), _err(pl.col("period_end") < pl.col("period_start"), "period_end is before period_start"))]
         )
     return df
+
+
+_STREETS = (
+    "road|rd|street|st|avenue|ave|lane|ln|close|cl|drive|dr|court|ct|place|pl|gardens|gdns|terrace|ter|"
+    "crescent|cres|square|sq|grove|gr|parade|pde|way|walk|row|hill|rise|mews|green|park|house|estate|gate|yard"
+)
+ADDRESS_RE = rf"(?i)\b(flat\s+\w+,?\s+)?\d+[a-z]?(/\d+[a-z]?)?,?\s+([a-z'\-]+\s+){{0,4}}({_STREETS})\b"
+POSTCODE_TEXT_RE = r"(?i)\b[a-z]{1,2}[0-9][a-z0-9]?\s*[0-9][a-z]{2}\b"
+
+
+def scrub_free_text(expr: pl.Expr) -> pl.Expr:
+    """Free text from a source system (a debt's description) may name an address: keep the words,
+    drop the address. The identifiers belong in the vault, with the person."""
+    return expr.str.replace_all(ADDRESS_RE, "[address]").str.replace_all(POSTCODE_TEXT_RE, "[postcode]")
 
 
 def key_expr(source: Source) -> pl.Expr:

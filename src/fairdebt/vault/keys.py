@@ -105,3 +105,15 @@ def destroy_retired_token_keys() -> int:
             count += 1
     save(keys)
     return count
+
+
+def destroy_unused_seal_keys(in_use: set[str]) -> int:
+    """Forget retired seal keys that no vault row uses any more."""
+    keys = load()
+    count = 0
+    for k in keys["seal"]:
+        if k["retired"] and k.get("key") and k["id"] not in in_use:
+            k["key"] = None
+            count += 1
+    save(keys)
+    return count

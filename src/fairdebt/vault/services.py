@@ -56,3 +56,60 @@ def seal_rows(rows: dict[int, dict]) -> None:
 def sealed_row(row_id: int) -> dict | None:
     row = SealedRow.objects.using(VAULT).filter(quarantined_row_id=row_id).first()
     return keys.unseal(row.key_id, row.sealed, row.context) if row else None
+
+
+def rotate_keys(progress=None) -> dict:
+    """New token and seal keys: re-seal every vault row, re-tokenise every party from its sealed
+    identifiers, re-key quarantine fingerprints, then destroy the old keys. Returns counts."""
+    import json as _json
+
+    from django.db import transaction
+
+    from fairdebt.ingest.models import QuarantinedRow
+    from fairdebt.people.models import Party
+
+    old = keys.load()
+    new = keys.rotate()
+    tokeniser = keys.tokeniser(new)
+    counts = {"identities": 0, "parties": 0, "parties_without_identity": 0, "sealed_rows": 0, "quarantined_rows": 0}
+    raw_by_party = {}
+    with transaction.atomic(using=VAULT):
+        for row in Identity.objects.using(VAULT).iterator(chunk_size=2000):
+            plain = keys.unseal(row.key_id, row.sealed, row.context, old)
+            row.key_id, row.sealed = keys.seal(plain, row.context, new)
+            row.save(using=VAULT, update_fields=["key_id", "sealed", "updated_at"])
+            raw_by_party[(row.system, row.party_ref)] = plain
+            counts["identities"] += 1
+        sealed_rows = {}
+        for row in SealedRow.objects.using(VAULT).iterator(chunk_size=2000):
+            plain = keys.unseal(row.key_id, row.sealed, row.context, old)
+            row.key_id, row.sealed = keys.seal(plain, row.context, new)
+            row.save(using=VAULT, update_fields=["key_id", "sealed"])
+            sealed_rows[row.quarantined_row_id] = plain
+            counts["sealed_rows"] += 1
+    token_columns = Party.token_columns()
+    with transaction.atomic():
+        batch = []
+        for party in Party.objects.iterator(chunk_size=2000):
+            raw = raw_by_party.get((party.system, party.party_ref))
+            if raw is None:
+                counts["parties_without_identity"] += 1  # delivered pseudonymised: re-pseudonymise at source
+                continue
+            for field, value in tokeniser.tokenise(raw).items():
+                setattr(party, field, value)
+            batch.append(party)
+            if len(batch) >= 2000:
+                Party.objects.bulk_update(batch, [*token_columns, "token_key_id"])
+                counts["parties"] += len(batch)
+                batch = []
+        Party.objects.bulk_update(batch, [*token_columns, "token_key_id"])
+        counts["parties"] += len(batch)
+        for q in QuarantinedRow.objects.iterator(chunk_size=2000):
+            raw = sealed_rows.get(q.id, q.raw)
+            q.fingerprint = tokeniser.token("quarantined_row", _json.dumps([q.source, raw], sort_keys=True, default=str))
+            q.save(update_fields=["fingerprint"])
+            counts["quarantined_rows"] += 1
+    keys.destroy_retired_token_keys()
+    keys.destroy_unused_seal_keys({r for r in Identity.objects.using(VAULT).values_list("key_id", flat=True).distinct()}
+                                  | {r for r in SealedRow.objects.using(VAULT).values_list("key_id", flat=True).distinct()})
+    return counts
