@@ -114,6 +114,7 @@ def worker(paths: dict) -> dict:
     from fairdebt.ingest import services
 
     call_command("migrate", verbosity=0)
+    call_command("migrate", database="vault", verbosity=0)
     system = paths.get("system", "council_tax")
     services.ingest_file(f"{system}.accounts", paths["accounts"])
     services.ingest_file(f"{system}.debts", paths["debts"])

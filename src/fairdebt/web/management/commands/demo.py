@@ -23,6 +23,7 @@ class Command(BaseCommand):
     def handle(self, residents, seed, port, no_serve, **opts):
         started = time.perf_counter()
         call_command("migrate", verbosity=0)
+        call_command("migrate", database="vault", verbosity=0)
         if not CouncilProfile.objects.exists():
             CouncilProfile.objects.create(name="Example Borough Council", note="demo")
         out = Path(settings.HOME) / "synth" / f"council-{residents}-{seed}"
