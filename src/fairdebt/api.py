@@ -17,4 +17,7 @@ api = NinjaAPI(
 
 from fairdebt.accounts.api import router as accounts_router  # noqa: E402
 
+from fairdebt.people.api import router as people_router  # noqa: E402
+
 api.add_router("/v1/", accounts_router)
+api.add_router("/v1/", people_router)

@@ -6,5 +6,6 @@ from fairdebt.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("", include("fairdebt.people.urls")),
     path("", include("fairdebt.web.urls")),
 ]

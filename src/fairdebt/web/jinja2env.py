@@ -28,6 +28,17 @@ def govuk_date(value, short: bool = False) -> str:
     return f"{value.day} {value:%b %Y}" if short else f"{value.day} {value:%B %Y}"
 
 
+def govuk_datetime(value) -> str:
+    """A moment the GOV.UK way, in the council's time zone: "23 November 2026 at 6:05pm"."""
+    if value is None or isinstance(value, Undefined):
+        return ""
+    from django.utils import timezone
+
+    local = timezone.localtime(value)
+    hour = local.hour % 12 or 12
+    return f"{govuk_date(local)} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
 def humanise(code) -> str:
     """A vocabulary code for people: "direct_debit" -> "Direct debit"."""
     if code is None or isinstance(code, Undefined):
@@ -44,7 +55,7 @@ def environment(**options):
         [env.loader, PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})]
     )
     env.globals.update(static=static, url=reverse)
-    env.filters.update(pounds=pounds, govuk_date=govuk_date, humanise=humanise)
+    env.filters.update(pounds=pounds, govuk_date=govuk_date, govuk_datetime=govuk_datetime, humanise=humanise)
     return env
 
 

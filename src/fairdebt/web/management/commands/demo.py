@@ -40,6 +40,10 @@ class Command(BaseCommand):
         user.set_password(password)
         user.is_staff = True
         user.save()
+        # The demo officer may re-identify people (each time audited) and read that audit.
+        from django.contrib.auth.models import Permission
+
+        user.user_permissions.add(*Permission.objects.filter(codename__in=["reidentify", "view_reidentification_audit"]))
         self.stdout.write(self.style.SUCCESS(
             f"\nReady in {time.perf_counter() - started:.0f}s. Open http://127.0.0.1:{port}/ and sign in as\n"
             f"    username: officer\n    password: {password}\n"

@@ -1,0 +1,67 @@
+"""The single view of one person, re-identification, the lookup from case systems, and the audit."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import picture, services
+from .models import Person, Reidentification
+
+
+@login_required
+def person_detail(request, person_id: int):
+    person = get_object_or_404(Person, pk=person_id)
+    view = picture.gather(person, timezone.localdate())
+    details = services.details_if_reidentified(request.user, request.session, person)
+    return render(
+        request,
+        "people/person.html",
+        {
+            "view": view,
+            "details": details,
+            "may_reidentify": services.may_reidentify(request.user),
+            "reason_error": request.session.pop("reidentify_error", None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def reidentify(request, person_id: int):
+    person = get_object_or_404(Person, pk=person_id)
+    try:
+        services.reidentify(request.user, person, request.POST.get("reason", ""), session=request.session)
+    except ValueError as exc:
+        request.session["reidentify_error"] = str(exc)
+    except PermissionDenied as exc:
+        return render(request, "people/forbidden.html", {"message": str(exc)}, status=403)
+    return redirect("person_detail", person_id=person.pk)
+
+
+@login_required
+def lookup(request):
+    result = picture.lookup(request.GET.get("system", ""), request.GET.get("ref", ""))
+    if len(result.people) == 1:
+        return redirect("person_detail", person_id=result.people[0].pk)
+    status = 200 if result.people else 404
+    return render(
+        request,
+        "people/lookup.html",
+        {"result": result, "system": request.GET.get("system", ""), "ref": request.GET.get("ref", "")},
+        status=status,
+    )
+
+
+@login_required
+@permission_required("people.view_reidentification_audit", raise_exception=True)
+def reidentification_audit(request):
+    rows = Reidentification.objects.select_related("user", "person")
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    return render(request, "people/audit.html", {"page": page})
