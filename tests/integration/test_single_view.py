@@ -116,3 +116,16 @@ def test_summary_api(client, council):
     assert {d["debt_ref"] for d in body["debts"]} == {"CT1-25", "RENT1"}
     assert "Smith" not in str(body)
     assert client.get("/api/v1/people/999999/summary", HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 404
+
+
+def test_lookup_tools_page_makes_a_bookmarklet_for_a_system(client):
+    sign_in(client)
+    page = client.get("/lookup/tools", {"system": "housing", "selector": "#tenancy-ref"}).content.decode()
+    import re
+    from urllib.parse import unquote
+
+    href = re.search(r'id="bookmarklet" href="([^"]+)"', page).group(1)
+    source = unquote(href.removeprefix("javascript:"))
+    assert '"housing"' in source and '"#tenancy-ref"' in source and '"http://testserver"' in source
+    bad = client.get("/lookup/tools", {"system": "nope", "selector": ""}).content.decode()
+    assert "Choose the case system" in bad and "Enter the CSS selector" in bad and 'id="bookmarklet"' not in bad

@@ -65,3 +65,29 @@ def reidentification_audit(request):
     rows = Reidentification.objects.select_related("user", "person")
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
     return render(request, "people/audit.html", {"page": page})
+
+
+@login_required
+def lookup_tools(request):
+    """Make a bookmarklet for a case system: the officer gives its system name and the selector of the reference."""
+    from fairdebt.ingest import config
+
+    from . import lookup_tools as tools
+
+    systems = config.systems()
+    system = request.GET.get("system", "")
+    selector = request.GET.get("selector", "").strip()
+    errors = {}
+    link = None
+    if "system" in request.GET:
+        if system not in systems:
+            errors["system"] = "Choose the case system the bookmarklet is for."
+        if not selector:
+            errors["selector"] = "Enter the CSS selector of the element that shows the reference, for example #tenancy-ref."
+        elif len(selector) > tools.MAX_SELECTOR:
+            errors["selector"] = f"The selector must be {tools.MAX_SELECTOR} characters or fewer."
+        if not errors:
+            base = request.build_absolute_uri("/").rstrip("/")
+            link = tools.bookmarklet(base, system, selector)
+    return render(request, "people/lookup_tools.html",
+                  {"systems": systems, "system": system, "selector": selector, "errors": errors, "link": link})
