@@ -18,7 +18,7 @@ def status(on: dt.date) -> dict:
     """The figures behind `fairdebt status --json` and GET /api/v1/status."""
     figures = {
         "as_of": on.isoformat(),
-        "people": Person.objects.count(),
+        "people": Person.objects.filter(parties__isnull=False).distinct().count(),
         "accounts": Account.objects.count(),
         "debts": Debt.objects.count(),
         "ledger_entries": LedgerEntry.objects.count(),

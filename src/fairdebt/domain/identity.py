@@ -64,7 +64,7 @@ NICKNAMES = {
     "CHRISTINE": ["CHRIS", "CHRISSIE", "TINA"],
     "KATHERINE": ["KATE", "KATIE", "KATHY", "KAT", "CATHERINE", "KATHRYN"],
     "MARGARET": ["MAGGIE", "MAG", "PEGGY", "MEG"],
-    "SUSAN": ["SUE", "SUZY"],
+    "SUSAN": ["SUE", "SUZY", "SUSIE"],
     "JENNIFER": ["JEN", "JENNY"],
     "REBECCA": ["BECKY", "BECCA"],
     "SAMUEL": ["SAM", "SAMMY"],
@@ -88,8 +88,73 @@ NICKNAMES = {
     "ABIGAIL": ["ABBY", "ABBIE"],
     "OLUWASEUN": ["SEUN"],
     "MUHAMMAD": ["MOHAMMED", "MOHAMMAD", "MOHAMED", "MOHAMAD", "MUHAMMED", "MOHAMMEDALI"],
+    "ALBERT": ["AL", "BERT", "BERTIE"],
+    "ALFRED": ["ALF", "ALFIE"],
+    "AMANDA": ["MANDY"],
+    "ANNE": ["ANN", "ANNIE"],
+    "BARBARA": ["BABS", "BARB"],
+    "BENJAMIN": ["BEN", "BENNY", "BENJI"],
+    "CHARLES": ["CHARLIE", "CHAS", "CHUCK"],
+    "CHARLOTTE": ["CHARLIE", "LOTTIE"],
+    "CAROLINE": ["CARRIE", "CARO"],
+    "DANIELLE": ["DANI"],
+    "DONALD": ["DON", "DONNIE"],
+    "DOROTHY": ["DOT", "DOTTIE"],
+    "DOUGLAS": ["DOUG"],
+    "ELEANOR": ["ELLIE", "NELL", "NELLIE"],
+    "EMILY": ["EMMY"],
+    "FRANCES": ["FRAN", "FRANNIE"],
+    "FRANCIS": ["FRAN", "FRANK"],
+    "FREDERICK": ["FRED", "FREDDIE", "FREDDY"],
+    "GERALD": ["GERRY"],
+    "GREGORY": ["GREG"],
+    "HENRY": ["HARRY", "HAL"],
+    "JACQUELINE": ["JACKIE", "JACKY"],
+    "JESSICA": ["JESS", "JESSIE"],
+    "JOANNE": ["JO", "JOANNA"],
+    "JOSEPHINE": ["JO", "JOSIE"],
+    "JOSHUA": ["JOSH"],
+    "JUDITH": ["JUDY"],
+    "KENNETH": ["KEN", "KENNY"],
+    "KIMBERLEY": ["KIM", "KIMBERLY"],
+    "LAWRENCE": ["LARRY", "LAURIE", "LAURENCE"],
+    "LEONARD": ["LEN", "LENNY"],
+    "LESLIE": ["LES"],
+    "MARY": ["MOLLY"],
+    "MICHELLE": ["SHELLEY", "SHELLY"],
+    "NATHANIEL": ["NAT", "NATE"],
+    "PAMELA": ["PAM"],
+    "PENELOPE": ["PENNY"],
+    "PHILIP": ["PHIL", "PHILLIP"],
+    "RAYMOND": ["RAY"],
+    "RONALD": ["RON", "RONNIE"],
+    "ROSEMARY": ["ROSIE"],
+    "STEPHANIE": ["STEPH"],
+    "TERENCE": ["TERRY", "TEL"],
+    "THEODORE": ["THEO"],
+    "TERESA": ["TESS", "TESSA", "THERESA"],
+    "TIMOTHY": ["TIM", "TIMMY"],
+    "VALERIE": ["VAL"],
+    "VINCENT": ["VINCE", "VINNIE"],
+    "WALTER": ["WALT", "WALLY"],
+    "ZACHARY": ["ZACH", "ZAK"],
 }
 _CANONICAL = {variant: name for name, variants in NICKNAMES.items() for variant in variants}
+# Words of an organisation's legal form, left out when organisation names are compared.
+_LEGAL_FORMS = {"LTD", "LIMITED", "LLP", "PLC", "CO", "COMPANY", "INC", "THE", "AND", "CIC"}
+_FEMALE_NAMES = {
+    "ELIZABETH", "CHRISTINE", "KATHERINE", "MARGARET", "SUSAN", "JENNIFER", "REBECCA", "SAMANTHA", "PATRICIA",
+    "ALEXANDRA", "DEBORAH", "VICTORIA", "ABIGAIL", "AMANDA", "ANNE", "BARBARA", "CHARLOTTE", "CAROLINE", "DANIELLE",
+    "DOROTHY", "ELEANOR", "EMILY", "FRANCES", "JACQUELINE", "JESSICA", "JOANNE", "JOSEPHINE", "JUDITH", "KIMBERLEY",
+    "MARY", "MICHELLE", "PAMELA", "PENELOPE", "ROSEMARY", "STEPHANIE", "TERESA", "VALERIE",
+}
+_FEMALE_TITLES = {"MRS", "MS", "MISS", "LADY", "DAME"}
+_MALE_TITLES = {"MR", "SIR", "LORD"}
+# A nickname of more than one name (Chris, Sam, Pat, Alex, Jo, Fran, ...): every reading, in table order.
+_READINGS: dict[str, list[str]] = {}
+for _name, _variants in NICKNAMES.items():
+    for _variant in _variants:
+        _READINGS.setdefault(_variant, []).append(_name)
 
 
 def text(value) -> str:
@@ -116,6 +181,28 @@ def forename(value) -> str:
 def canonical_forename(value) -> str:
     name = forename(value)
     return _CANONICAL.get(name, name)
+
+
+def canonical_forename_of(record: dict) -> str:
+    """The canonical forename of a record; a nickname of several names (Chris: Christopher or
+    Christine) is read by the title's sex when there is one, else as the first name in NICKNAMES."""
+    name = forename(record.get("forename"))
+    readings = _READINGS.get(name)
+    if not readings:
+        return name
+    if len(readings) > 1:
+        title = text(record.get("title")).replace(" ", "")
+        female = title in _FEMALE_TITLES
+        if female or title in _MALE_TITLES:
+            for reading in readings:
+                if (reading in _FEMALE_NAMES) == female:
+                    return reading
+    return readings[0]
+
+
+def soundex(value) -> str:
+    """Soundex: the first letter and three digits for the consonants that follow (SMITH, SMYTHE: S530)."""
+    return jellyfish.soundex(value) if value else ""
 
 
 def date_of_birth(value) -> str:
@@ -195,17 +282,35 @@ def base_values(record: dict) -> dict[str, str]:
     }
 
 
+def organisation_core(value) -> str:
+    """An organisation's name without its legal form: 'Lea Valley Properties', 'LEA VALLEY PROPERTIES LTD'
+    and 'The Lea Valley Properties Limited' all give LEAVALLEYPROPERTIES."""
+    return "".join(w for w in text(value).split() if w not in _LEGAL_FORMS)
+
+
 def derived_values(record: dict) -> dict[str, str]:
-    """Coarser values for matching when spellings differ (owned by the linkage work; add freely)."""
+    """Coarser values for matching when spellings differ (owned by the linkage work; add freely).
+
+    Phonetic codes of people's names are Soundex codes (they survive most typing slips and
+    spelling variants: Micelle/Michelle, Thomson/Thompson). A forename that is only an initial
+    ('J Smith') has no canonical or phonetic forename: an initial agrees with every name that
+    starts with it, so it must not look like an agreeing name. A record with no forename is an
+    organisation's: its phonetic surname is the metaphone code of the name without its legal form
+    (Ltd, Limited, LLP, ...), whole, so that different organisations keep different codes.
+    """
     lines = [record.get("address_line_1"), record.get("address_line_2"), record.get("address_line_3")]
     dob = date_of_birth(record.get("date_of_birth"))
     code = postcode(record.get("postcode"))
     numbers = house_numbers(lines)
+    given = forename(record.get("forename"))
+    whole = len(given) > 1
+    canonical = canonical_forename_of(record) if whole else ""
+    sound = soundex(surname(record.get("surname"))) if given else phonetic(organisation_core(record.get("surname")))
     return {
-        "tok_forename_canonical": canonical_forename(record.get("forename")),
-        "tok_first_initial": forename(record.get("forename"))[:1],
-        "tok_surname_phonetic": phonetic(surname(record.get("surname"))),
-        "tok_forename_phonetic": phonetic(canonical_forename(record.get("forename"))),
+        "tok_forename_canonical": canonical,
+        "tok_first_initial": given[:1],
+        "tok_surname_phonetic": sound,
+        "tok_forename_phonetic": soundex(canonical),
         "tok_dob_year": dob[:4],
         "tok_dob_year_month": dob[:7],
         "tok_postcode_sector": postcode_sector(record.get("postcode")),

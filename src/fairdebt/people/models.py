@@ -91,3 +91,51 @@ class Reidentification(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         permissions = [("view_reidentification_audit", "Can see the re-identification audit")]
+
+
+class LinkOverride(models.Model):
+    """An officer's decision that two records are (link) or are not (unlink) the same person.
+    Applied on every linkage run, so it survives re-runs; the latest word on a pair wins."""
+
+    KINDS = [("link", "Same person"), ("unlink", "Different people")]
+
+    party_a = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="+")
+    party_b = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=6, choices=KINDS)
+    reason = models.CharField(max_length=500)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class LinkageRun(models.Model):
+    """One run of record linkage: the trained model (a versioned artefact) and what it did."""
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    mode = models.CharField(max_length=12)  # full | incremental
+    model = models.JSONField(default=dict)
+    counts = models.JSONField(default=dict)
+    timings = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class PartyLink(models.Model):
+    """Why two records were joined (or kept apart): the evidence and the match weight of the latest run."""
+
+    run = models.ForeignKey(LinkageRun, on_delete=models.CASCADE, related_name="links")
+    party_l = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    party_r = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="+")
+    match_weight = models.FloatField(null=True)
+    match_probability = models.FloatField(null=True)
+    agreeing = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=10)  # model | officer
+    status = models.CharField(max_length=200)
+    in_cluster = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["party_l"]), models.Index(fields=["party_r"])]

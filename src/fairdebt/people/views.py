@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from . import picture, services
+from . import linking, picture, services
 from .models import Person, Reidentification
 
 
@@ -28,6 +28,7 @@ def person_detail(request, person_id: int):
             "details": details,
             "may_reidentify": services.may_reidentify(request.user),
             "reason_error": request.session.pop("reidentify_error", None),
+            "evidence": list(linking.evidence_for(person).order_by("-match_weight")[:50]),
         },
     )
 

@@ -34,6 +34,8 @@ class Command(BaseCommand):
             call_command("synth", residents=residents, seed=seed, out=str(out), as_of=timezone.localdate(), bad_rows=0.002)
         self.stdout.write("Loading its extracts (loading them again adds nothing) ...")
         call_command("ingest", manifest=str(manifest))
+        self.stdout.write("Matching records into people (Splink over tokens) ...")
+        call_command("link")
         call_command("nightly")
         password = secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(username="officer", defaults={"first_name": "Demo", "last_name": "Officer"})
