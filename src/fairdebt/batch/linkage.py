@@ -40,6 +40,7 @@ FAIRDEBT_BATCH_ENGINE=spark (needs pyspark, which is not installed by default).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import math
@@ -55,15 +56,14 @@ from fairdebt.domain import identity
 ENGINE_ENV = "FAIRDEBT_BATCH_ENGINE"
 MODEL_FORMAT = "fairdebt.linkage/1"
 TOKEN_COLUMNS: tuple[str, ...] = identity.token_fields()
-ID_COLUMNS = ("party_id", "system", "party_ref")
 DEFAULT_THRESHOLD = 0.7  # match probability at or above which a scored pair is a link
 NEAR_MISS_FLOOR = 0.5  # pairs scored below the threshold down to this probability are reported as near misses
 OVERRIDE_KINDS = ("link", "unlink")
 
 # A model link joining two clusters whose people were born in different years is only accepted
 # above this match weight (a slip in a year of birth happens; two people are commoner).
-DOB_CONFLICT_OVERRIDE_WEIGHT = 30.0
-NINO_CONFLICT_OVERRIDE_WEIGHT = math.inf
+DOB_CONFLICT_OVERRIDE_WEIGHT = 20.0
+NINO_CONFLICT_OVERRIDE_WEIGHT = 25.0  # an NI number typed wrong, with much else agreeing
 
 # Splink warns about every level a synthetic or small dataset never shows ("not observed"): noise here.
 SPLINK_LOG_LEVEL = logging.ERROR
@@ -355,7 +355,7 @@ def settings() -> dict:
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "party_id",
-        "comparisons": [dict(c) for c in COMPARISONS],
+        "comparisons": copy.deepcopy(COMPARISONS),
         "blocking_rules_to_generate_predictions": [_rule_sql(r) for r in BLOCKING_RULES],
         "retain_matching_columns": True,  # keeps the gamma (level) columns the explanations need
         "retain_intermediate_calculation_columns": True,
