@@ -99,8 +99,7 @@ def _load(source: config.Source, raw: pl.DataFrame, sf: SourceFile, progress=Non
     clock.mark("validate")
     if progress:
         progress("validated", df.height)
-    load = {"accounts": _load_accounts, "debts": _load_debts, "transactions": _load_transactions}[source.feed]
-    accepted, duplicates, df = load(source, df, sf, progress, clock)
+    accepted, duplicates, df = _LOADERS[source.feed](source, df, sf, progress, clock)
     rejected = df.filter(pl.col(ERR_REASON).is_not_null())
     _quarantine(source, raw, rejected, sf)
     clock.mark("quarantine")
@@ -357,6 +356,9 @@ def _load_transactions(source, df: pl.DataFrame, sf: SourceFile, progress=None, 
     return rows.height, duplicates, df
 
 
+_LOADERS = {"accounts": _load_accounts, "debts": _load_debts, "transactions": _load_transactions}
+
+
 def _resolve_reversals(df: pl.DataFrame, known: pl.DataFrame, ref_col: str, amount_col: str) -> pl.DataFrame:
     """Point each reversal at its original (in the ledger or earlier in the accepted rows of this file)."""
     if not df.select((pl.col("kind") == "reversal").any()).item():
@@ -456,9 +458,8 @@ def resubmit(row_id: int, corrections: dict[str, str], *, by: str = "") -> Resul
             sha256=_fingerprint(source.name, values), status="resubmission", loaded_by=by,
         )
         df = validate.mark_in_file_duplicates(source, validate.normalise(source, raw))
-        load = {"accounts": _load_accounts, "debts": _load_debts, "transactions": _load_transactions}[source.feed]
         with transaction.atomic():
-            accepted, duplicates, df = load(source, df, sf, None, None)
+            accepted, duplicates, df = _LOADERS[source.feed](source, df, sf, None, None)
             problem = df.filter(pl.col(ERR_REASON).is_not_null())
             if problem.height:
                 transaction.set_rollback(True)
