@@ -45,3 +45,10 @@ def write_extract(directory: Path, source_name: str, rows: list[dict], name: str
 @pytest.fixture
 def extract(tmp_path):
     return lambda source_name, rows, name=None: write_extract(tmp_path, source_name, rows, name)
+
+
+@pytest.fixture(autouse=True)
+def _own_keys(tmp_path_factory, monkeypatch):
+    """Each test gets its own token and seal keys: a test that rotates keys must not change
+    another's (xdist workers share FAIRDEBT_HOME)."""
+    monkeypatch.setenv("FAIRDEBT_KEYS", str(tmp_path_factory.mktemp("keys") / "keys.json"))
