@@ -27,6 +27,8 @@ test-postgres:
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/synth_dwp.py
+	$(BIN)/python bench/linkage.py
+	$(BIN)/python bench/single_view.py
 
 install: $(BIN)/.installed
 
