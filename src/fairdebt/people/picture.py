@@ -47,11 +47,20 @@ def gather(person: Person, on: dt.date) -> PersonView:
     debt_ids = [d.id for d in debts]
     last_payment: dict[int, LedgerEntry] = {}
     last_charge: dict[int, LedgerEntry] = {}
-    for entry in LedgerEntry.objects.filter(debt_id__in=debt_ids, kind__in=("payment", "charge"), effective_date__lte=on).order_by(
-        "debt_id", "-effective_date", "-id"
-    ).only("id", "debt_id", "kind", "amount_pence", "effective_date", "method"):
-        target = last_payment if entry.kind == "payment" else last_charge
-        target.setdefault(entry.debt_id, entry)
+    if debt_ids:
+        # Only the latest payment and charge of each debt leave the database, however long its history.
+        placeholders = ", ".join(["%s"] * len(debt_ids))
+        latest = LedgerEntry.objects.raw(
+            f"""SELECT id, debt_id, kind, amount_pence, effective_date, method FROM (
+                  SELECT id, debt_id, kind, amount_pence, effective_date, method,
+                         ROW_NUMBER() OVER (PARTITION BY debt_id, kind ORDER BY effective_date DESC, id DESC) AS n
+                  FROM accounts_ledgerentry
+                  WHERE debt_id IN ({placeholders}) AND kind IN ('payment', 'charge') AND effective_date <= %s
+                ) latest WHERE n = 1""",
+            [*debt_ids, on],
+        )
+        for entry in latest:
+            (last_payment if entry.kind == "payment" else last_charge)[entry.debt_id] = entry
     recent = list(
         LedgerEntry.objects.filter(debt_id__in=debt_ids, kind="payment", effective_date__lte=on)
         .select_related("debt", "debt__account")
