@@ -69,3 +69,31 @@ def test_override_needs_a_reason(council):
     a, b = Party.objects.all()[:2]
     with pytest.raises(ValueError, match="reason"):
         linking.record_override(None, a, b, "unlink", "no")
+
+
+def test_new_records_link_incrementally_without_moving_existing_people(tmp_path):
+    from fairdebt.synth.council import generate
+
+    generate(400, 3, tmp_path, dt.date(2026, 10, 31))
+    truth = pl.read_csv(tmp_path / "truth.csv", schema_overrides={"party_ref": pl.Utf8, "resident_id": pl.Utf8})
+    files = {f["source"]: tmp_path / f["path"] for f in __import__("json").loads((tmp_path / "manifest.json").read_text())["files"]}
+    # First everything but housing, linked in full; then housing arrives and links incrementally.
+    for source, path in files.items():
+        if not source.startswith("housing."):
+            call_command("ingest", source, str(path))
+    call_command("link")
+    before = dict(Party.objects.values_list("id", "person_id"))
+    for source in ("housing.accounts", "housing.debts", "housing.transactions"):
+        call_command("ingest", source, str(files[source]))
+    call_command("link", "--new")
+    run = LinkageRun.objects.order_by("-id").first()
+    assert run.mode == "incremental" and run.counts["new_parties"] == Party.objects.filter(system="housing").count()
+    after = dict(Party.objects.values_list("id", "person_id"))
+    moved_old = sum(1 for pid, person in before.items() if after[pid] != person)
+    assert moved_old <= len(before) * 0.01  # only merges a new record bridges
+    quality = evaluate(people_frame(), truth)
+    assert quality["precision"] >= 0.98
+    linked_housing = Party.objects.filter(system="housing", person__parties__system="council_tax").distinct().count()
+    assert linked_housing > Party.objects.filter(system="housing").count() * 0.5  # most tenants found on council tax
+    call_command("link", "--new")  # nothing new: nothing changes
+    assert dict(Party.objects.values_list("id", "person_id")) == after

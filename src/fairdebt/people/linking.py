@@ -26,6 +26,37 @@ def overrides() -> list[tuple]:
     return [(o.party_a_id, o.party_b_id, o.kind, o.reason) for o in LinkOverride.objects.order_by("at", "id")]
 
 
+def run_new() -> LinkageRun:
+    """Link only the parties loaded since the last run, with its model, without retraining.
+    Existing people keep their records; a new record joins the person it links to, or becomes one."""
+    previous = LinkageRun.objects.exclude(model={}).order_by("-id").first()
+    if previous is None or "max_party_id" not in previous.counts:
+        return run()
+    parties = parties_frame()
+    since = previous.counts["max_party_id"]
+    new_ids = parties.filter(pl.col("party_id") > since)["party_id"].to_list()
+    record = LinkageRun.objects.create(mode="incremental")
+    if not new_ids:
+        record.model, record.counts, record.finished_at = previous.model, {"parties": 0, "max_party_id": since}, timezone.now()
+        record.save()
+        return record
+    # The current people are the existing clusters (they include officers' decisions already applied).
+    existing = pl.DataFrame(
+        list(Party.objects.filter(id__lte=since).values_list("id", "person_id")), schema={"party_id": pl.Int64, "cluster_id": pl.Int64}, orient="row"
+    )
+    result = linkage.link_new(existing, parties, new_ids, previous.model, overrides=overrides())
+    with transaction.atomic():
+        moved, created = _assign_people(result.clusters)
+        _store_pairs(record, result.pairs)
+        record.model = previous.model
+        record.counts = {**result.counts, "new_parties": len(new_ids), "parties_moved": moved, "people_created": created,
+                         "max_party_id": int(parties["party_id"].max())}
+        record.timings = {k: round(v, 3) for k, v in result.timings.items()}
+        record.finished_at = timezone.now()
+        record.save()
+    return record
+
+
 def run(*, retrain: bool = False) -> LinkageRun:
     """Link all parties (with the last model unless retrain, or none exists) and move parties between people."""
     previous = LinkageRun.objects.exclude(model={}).order_by("-id").first()
@@ -42,7 +73,8 @@ def run(*, retrain: bool = False) -> LinkageRun:
         PartyLink.objects.all().delete()  # a cache of the latest run's evidence
         _store_pairs(record, result.pairs)
         record.model = result.model
-        record.counts = {**result.counts, "parties_moved": moved, "people_created": created}
+        record.counts = {**result.counts, "parties_moved": moved, "people_created": created,
+                         "max_party_id": int(parties["party_id"].max())}
         record.timings = {k: round(v, 3) for k, v in result.timings.items()}
         record.finished_at = timezone.now()
         record.save()

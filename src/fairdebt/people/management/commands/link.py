@@ -12,10 +12,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--retrain", action="store_true", help="train a new model instead of reusing the last one")
+        parser.add_argument("--new", action="store_true", help="link only records loaded since the last run (incremental)")
         parser.add_argument("--override", nargs=3, metavar=("link|unlink", "SYSTEM:REF", "SYSTEM:REF"))
         parser.add_argument("--reason", default="")
 
-    def handle(self, retrain=False, override=None, reason="", **opts):
+    def handle(self, retrain=False, override=None, reason="", new=False, **opts):
         if override:
             kind, a, b = override
             try:
@@ -27,7 +28,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc))
             self.stdout.write(f"Recorded: {a} and {b} are {'the same person' if kind == 'link' else 'different people'}. Run `fairdebt link` to apply it.")
             return
-        record = linking.run(retrain=retrain)
+        record = linking.run_new() if new else linking.run(retrain=retrain)
         c = record.counts
         self.stdout.write(
             f"Linked {c.get('parties', 0):,} records into {c.get('clusters', 0):,} people; {c.get('parties_moved', 0):,} records moved, "
