@@ -78,34 +78,29 @@ def refresh(on: dt.date, account_ids: list[int] | None = None) -> None:
             )
             debt_scope = " WHERE account_id IN (SELECT account_id FROM fd_scope)"
             account_scope = " WHERE id IN (SELECT account_id FROM fd_scope)"
-        # Debts in scope with no entries on or before the date hold nothing.
-        cur.execute(
-            f"UPDATE accounts_debt SET balance_pence = 0, arrears_pence = 0, ongoing_pence = 0, positions_as_of = %(on)s"
-            f" WHERE id NOT IN (SELECT debt_id FROM fd_positions){debt_scope.replace(' WHERE', ' AND')}",
-            params,
-        )
-        cur.execute(
-            "UPDATE accounts_debt SET balance_pence = p.balance, arrears_pence = p.arrears, ongoing_pence = p.ongoing,"
-            " positions_as_of = %(on)s FROM fd_positions p WHERE p.debt_id = accounts_debt.id",
-            params,
-        )
+        _write(cur, "accounts_debt", "fd_positions", "debt_id", debt_scope, params)
         cur.execute("DROP TABLE IF EXISTS fd_account_positions")
         cur.execute(
             "CREATE TEMPORARY TABLE fd_account_positions AS SELECT account_id, SUM(balance) AS balance,"
             " SUM(arrears) AS arrears, SUM(ongoing) AS ongoing FROM fd_positions GROUP BY account_id"
         )
-        cur.execute(
-            f"UPDATE accounts_account SET balance_pence = 0, arrears_pence = 0, ongoing_pence = 0, positions_as_of = %(on)s"
-            f" WHERE id NOT IN (SELECT account_id FROM fd_account_positions){account_scope.replace(' WHERE', ' AND')}",
-            params,
-        )
-        cur.execute(
-            "UPDATE accounts_account SET balance_pence = p.balance, arrears_pence = p.arrears, ongoing_pence = p.ongoing,"
-            " positions_as_of = %(on)s FROM fd_account_positions p WHERE p.account_id = accounts_account.id",
-            params,
-        )
+        _write(cur, "accounts_account", "fd_account_positions", "account_id", account_scope, params)
         cur.execute("DROP TABLE fd_account_positions")
         cur.execute("DROP TABLE fd_positions")
+
+
+def _write(cur, table: str, positions: str, key: str, scope: str, params: dict) -> None:
+    """Copy computed positions onto `table`; rows in scope with no entries up to the date hold nothing."""
+    cur.execute(
+        f"UPDATE {table} SET balance_pence = 0, arrears_pence = 0, ongoing_pence = 0, positions_as_of = %(on)s"
+        f" WHERE id NOT IN (SELECT {key} FROM {positions}){scope.replace(' WHERE', ' AND')}",
+        params,
+    )
+    cur.execute(
+        f"UPDATE {table} SET balance_pence = p.balance, arrears_pence = p.arrears, ongoing_pence = p.ongoing,"
+        f" positions_as_of = %(on)s FROM {positions} p WHERE p.{key} = {table}.id",
+        params,
+    )
 
 
 def stale(on: dt.date) -> list[str]:

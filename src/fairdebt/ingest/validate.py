@@ -180,16 +180,12 @@ def normalise(source: Source, raw: pl.DataFrame) -> pl.DataFrame:
         texts[tname] = _text(col)
         t = pl.col(tname)
         value, message = _parse(source, f, col, dtype, t)
-        if f.name in DEFAULTS:
-            value = value.fill_null(DEFAULTS[f.name])
         values[f.name] = value
         if f.required and not (tokens_given and f.name == "surname"):
             checks.append((col, _err(t.is_null(), f"{f.name.replace('_', ' ')} is missing: every row needs one")))
         if message is not None:
-            present_but_bad = t.is_not_null() & pl.col(f.name).is_null() if f.name not in DEFAULTS else t.is_not_null() & (t.fill_null("") != "") & pl.col("_raw_" + f.name).is_null()
-            checks.append((col, _err(present_but_bad, message)))
-            if f.name in DEFAULTS:
-                values["_raw_" + f.name] = _parse(source, f, col, dtype, t)[0]
+            # Present but not understood (t is already null when the cell is blank).
+            checks.append((col, _err(t.is_not_null() & pl.col(f.name).is_null(), message)))
     out = (
         lf.with_columns(**texts)
         .with_columns(**values)
@@ -198,6 +194,8 @@ def normalise(source: Source, raw: pl.DataFrame) -> pl.DataFrame:
         .collect()
     )
     out = add_errors(out, checks)
+    # Blank codes take their default only after the checks, so an unknown code is never masked.
+    out = out.with_columns([pl.col(name).fill_null(default) for name, default in DEFAULTS.items() if name in out.columns])
     keep = [LINE, *[f.name for f in fields], *carried, ERR_FIELD, ERR_REASON]
     # Text columns stay for quarantine messages until the feed rules have run.
     out = _feed_rules(source, out)

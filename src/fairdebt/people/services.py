@@ -70,11 +70,9 @@ def reidentify(user, person: Person, reason: str, session=None) -> list[Details]
     reason = (reason or "").strip()
     if len(reason) < 10:
         raise ValueError("Say why you need to see this person's details (at least 10 characters), for example 'Resident phoned about their rent arrears'.")
-    parties = list(person.parties.order_by("system", "party_ref"))
     with transaction.atomic():
-        Reidentification.objects.create(user=user, person=person, reason=reason[:500], parties=len(parties))
-    raw = vault.identities([(p.system, p.party_ref) for p in parties])
-    details = [_details(p.system, p.party_ref, raw[(p.system, p.party_ref)]) for p in parties if (p.system, p.party_ref) in raw]
+        Reidentification.objects.create(user=user, person=person, reason=reason[:500], parties=person.parties.count())
+    details = _open(person)
     if session is not None:
         granted = session.get(_SESSION_KEY, {})
         granted[str(person.pk)] = (timezone.now() + REIDENTIFIED_FOR).isoformat()
@@ -92,9 +90,14 @@ def details_if_reidentified(user, session, person: Person) -> list[Details] | No
     again within the window is covered by the audit row written when they were opened."""
     if not (may_reidentify(user) and reidentified_in_session(session, person)):
         return None
-    parties = list(person.parties.order_by("system", "party_ref"))
-    raw = vault.identities([(p.system, p.party_ref) for p in parties])
-    return [_details(p.system, p.party_ref, raw[(p.system, p.party_ref)]) for p in parties if (p.system, p.party_ref) in raw]
+    return _open(person)
+
+
+def _open(person: Person) -> list[Details]:
+    """The vault's details of each of a person's records. Callers check permission and audit first."""
+    keys = list(person.parties.order_by("system", "party_ref").values_list("system", "party_ref"))
+    raw = vault.identities(keys)
+    return [_details(system, ref, raw[(system, ref)]) for system, ref in keys if (system, ref) in raw]
 
 
 def create_party(system: str, party_ref: str, person: Person | None = None, *, deceased_on=None, **identifiers) -> Party:
