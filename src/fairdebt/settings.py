@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "fairdebt.ingest",
     "fairdebt.web",
     "fairdebt.vault",
+    "fairdebt.holds",
+    "fairdebt.outbox",
 ]
 
 MIDDLEWARE = [

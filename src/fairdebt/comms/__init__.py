@@ -1,0 +1,1 @@
+"""Communications with residents: letters, texts and emails (through the outbox)."""

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OutboxConfig(AppConfig):
+    name = "fairdebt.outbox"
+    label = "outbox"
+    verbose_name = "Outbox (every outbound action)"

@@ -1,0 +1,1 @@
+"""Write-back to legacy case systems (revenues, housing), through the outbox."""
