@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("", include("fairdebt.people.urls")),
+    path("", include("fairdebt.holds.urls")),
     path("", include("fairdebt.web.urls")),
 ]

@@ -119,6 +119,10 @@ HOLD_KINDS = {
     "insolvency": ("Insolvency", "no recovery action", "insolvency"),
     "vulnerability_pause": ("Vulnerability pause", "no recovery action", "vulnerability pause"),
     "dispute": ("Dispute", "recovery paused", "disputed"),
+    "complaint": ("Complaint", "no escalation while it is answered", "complaint"),
+    "benefit_claim_pending": ("Benefit claim pending", "no court action on rent", "benefit claim pending"),
+    "debt_advice": ("Referred to debt advice", "recovery paused", "referred to debt advice"),
+    "pause": ("Paused", "recovery paused", "paused"),
 }
 _HOLD_ORDER = {kind: n for n, kind in enumerate(HOLD_KINDS)}
 

@@ -182,7 +182,8 @@ def worklist(on: dt.date, horizon_days: int = 7) -> list[Task]:
         asked = set(m.review_requests.values_list("debt_id", flat=True))
         for held in HeldDebt.objects.filter(hold__moratorium=m).select_related("debt"):
             deadline = policy.creditor_review_deadline(max(held.added_on, m.start_date))
-            if on <= deadline <= horizon and held.debt_id not in asked and None not in asked:
+            # Shown from the day the clock starts: the whole 20 days is the window to act in.
+            if on <= deadline and held.debt_id not in asked and None not in asked:
                 tasks.append(Task(deadline, f"{format_date(deadline)} is the last day to ask the adviser to review {held.debt} in {m.reference} (reg 17).", m.person_id, link))
     for notice in RegisterNotice.objects.filter(status__in=["unmatched", "ambiguous", "conflict"]):
         tasks.append(Task(notice.received_at.date(), f"Breathing Space notice {notice.moratorium_ref}: {notice.get_status_display()}.", notice.person_id or 0, f"/holds/notices/{notice.pk}"))

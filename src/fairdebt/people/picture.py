@@ -32,6 +32,9 @@ class PersonView:
     accounts: list[Account]
     recent_payments: list[LedgerEntry]
     parties: list = field(default_factory=list)
+    holds: list = field(default_factory=list)  # active holds.Hold rows, for the banner
+    vulnerable: bool = False
+    not_sent: int = 0
     balance: int = 0
     arrears: int = 0
     ongoing: int = 0
@@ -82,13 +85,39 @@ def gather(person: Person, on: dt.date) -> PersonView:
             )
         )
         rows.append(DebtRow(d, d.account, d.account.account_type in v.PRIORITY_ACCOUNT_TYPES, paid))
-    picture = summary_rules.PersonPicture(on=on, debts=tuple(facts))
+    holds, hold_facts, vulnerable = _holds(person, on, {d.id: d.description or d.debt_ref for d in debts})
+    picture = summary_rules.PersonPicture(on=on, debts=tuple(facts), holds=tuple(hold_facts), vulnerable=vulnerable)
+    from fairdebt.holds.models import Suppression
+
     return PersonView(
         person=person, on=on, summary=summary_rules.summarise(picture), debts=rows, accounts=accounts,
-        recent_payments=recent, parties=parties,
+        recent_payments=recent, parties=parties, holds=holds, vulnerable=vulnerable,
+        not_sent=Suppression.objects.filter(person=person).count(),
         balance=sum(d.balance_pence for d in debts), arrears=sum(d.arrears_pence for d in debts),
         ongoing=sum(d.ongoing_pence for d in debts),
     )
+
+
+def _holds(person: Person, on: dt.date, refs: dict[int, str]):
+    """Active holds, their facts for the summary, and whether a vulnerability is recorded."""
+    from fairdebt.holds import services as holds
+    from fairdebt.holds.models import HeldDebt
+
+    active = list(holds.active_holds(person, on))
+    listed: dict[int, list[str]] = {}
+    for hold_id, debt_id in HeldDebt.objects.filter(hold__in=[h for h in active if h.scope_debts]).values_list("hold_id", "debt_id"):
+        if debt_id in refs:
+            listed.setdefault(hold_id, []).append(refs[debt_id])
+    facts = []
+    for h in active:
+        if h.kind == "vulnerability":
+            if {"stop_recovery", "pause_enforcement"} & set(h.effects):
+                facts.append(summary_rules.HoldFacts("vulnerability_pause", h.until))
+            continue
+        if h.scope_debts and not listed.get(h.pk):
+            continue  # holds none of the debts we can see
+        facts.append(summary_rules.HoldFacts(h.kind, h.until, covers=tuple(sorted(listed.get(h.pk, ())))))
+    return active, facts, any(h.kind == "vulnerability" for h in active)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 import datetime as dt
 import time
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -8,7 +9,7 @@ from fairdebt.accounts import positions
 
 
 class Command(BaseCommand):
-    help = "The nightly jobs: re-derive every cached balance, arrears and ongoing liability for today."
+    help = "The nightly jobs: refresh balances, arrears and ongoing liability; pull Breathing Space notices; send the outbox."
 
     def add_arguments(self, parser):
         parser.add_argument("--on", type=dt.date.fromisoformat, default=None)
@@ -18,3 +19,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         positions.refresh(on)
         self.stdout.write(f"Balances, arrears and ongoing liability refreshed as at {on} in {time.perf_counter() - started:.1f}s.")
+        # Breathing Space notices before anything is sent: a hold must be in place first.
+        from fairdebt.holds.management.commands.breathing_space import client_from_environment
+
+        if client_from_environment() is not None:
+            call_command("breathing_space", "pull", stdout=self.stdout)
+        call_command("outbox", "dispatch", on=on, stdout=self.stdout)

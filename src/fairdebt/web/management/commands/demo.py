@@ -36,6 +36,8 @@ class Command(BaseCommand):
         call_command("ingest", manifest=str(manifest))
         self.stdout.write("Matching records into people (Splink over tokens) ...")
         call_command("link")
+        self.stdout.write("Taking Breathing Space notices from a local stand-in for the register ...")
+        self._breathing_space(out, seed)
         call_command("nightly")
         password = secrets.token_urlsafe(9)
         user, _ = get_user_model().objects.get_or_create(username="officer", defaults={"first_name": "Demo", "last_name": "Officer"})
@@ -45,7 +47,9 @@ class Command(BaseCommand):
         # The demo officer may re-identify people (each time audited) and read that audit.
         from django.contrib.auth.models import Permission
 
-        user.user_permissions.add(*Permission.objects.filter(codename__in=["reidentify", "view_reidentification_audit"]))
+        user.user_permissions.add(*Permission.objects.filter(codename__in=[
+            "reidentify", "view_reidentification_audit", "add_hold", "change_hold", "add_vulnerability", "view_vulnerability_details",
+        ]))
         self.stdout.write(self.style.SUCCESS(
             f"\nReady in {time.perf_counter() - started:.0f}s. Open http://127.0.0.1:{port}/ and sign in as\n"
             f"    username: officer\n    password: {password}\n"
@@ -53,3 +57,11 @@ class Command(BaseCommand):
         ))
         if not no_serve:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+
+    def _breathing_space(self, council: Path, seed: int) -> None:
+        """Serve the synthetic council's moratoria from the fake register and pull them over HTTP."""
+        from fairdebt.fakes.breathing_space import FakeRegister, scenarios_from_council
+
+        with FakeRegister(api_key="demo") as register:
+            register.load(scenarios_from_council(council, seed, timezone.localdate()))
+            call_command("breathing_space", "pull", url=register.url, key="demo", stdout=self.stdout)

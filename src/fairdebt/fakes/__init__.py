@@ -1,0 +1,1 @@
+"""Runnable local stand-ins for external services."""
