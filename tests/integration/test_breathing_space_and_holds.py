@@ -271,3 +271,35 @@ def test_suppressions_are_append_only(resident, debts, today):
 def test_notices_are_kept_even_when_they_cannot_be_applied(resident, today):
     bs.receive(notice("BS9", surname="Nobody", forenames="Nemo", dob="1999-09-09", debts=()), received_at=at(today))
     assert RegisterNotice.objects.filter(status="unmatched").count() == 1
+
+
+
+def test_joint_debtors_and_payments_during_the_moratorium_are_recorded(resident, joint, debts, today, extract):
+    from fairdebt.ingest import services as ingest
+
+    bs.receive(notice(), received_at=at(today))
+    m = Moratorium.objects.get()
+    assert m.other_debts_report["joint_debtors"] == [joint.reference]
+    ingest.ingest_file("housing.transactions", extract("housing.transactions", [
+        dict(transaction_ref="H3", debt_ref="RENT1", kind="RPY", amount="-120.00", effective_date="2026-01-20", method="DD"),
+        dict(transaction_ref="H0", debt_ref="RENT1", kind="RPY", amount="-10.00", effective_date="2026-01-02"),
+    ]))
+    assert [(p.effective_date, p.amount_pence) for p in services.payments_during(m)] == [(D(2026, 1, 20), -12000)]
+
+
+def test_a_crisis_moratorium_ends_30_days_after_treatment_when_the_notice_gives_only_that(resident, today):
+    bs.receive(notice("MH2", type="mental_health_crisis"), received_at=at(today))
+    bs.receive(notice("MH2", event="moratorium_ended", n="2", ended={"treatment_end": "2026-03-01", "reason": "treatment ended"}), received_at=at(D(2026, 3, 2)))
+    assert Moratorium.objects.get().ended_on == D(2026, 3, 31)
+
+
+def test_a_death_in_a_source_system_places_a_deceased_hold_once(resident, debts, extract, today):
+    from fairdebt.ingest import services as ingest
+
+    ingest.ingest_file("housing.accounts", extract("housing.accounts", [dict(
+        account_ref="TEN1", party_ref="P-1", role="MAIN", tenure="SEC", forename="Jane", surname="Smith",
+        date_of_birth="1980-02-03", nino="AB123456C", deceased_on="2026-01-10")], name="deaths.csv"))
+    assert services.sync_deceased(today) == 1 and services.sync_deceased(today) == 0
+    hold = Hold.objects.get(kind="deceased")
+    assert hold.person == resident and hold.start == D(2026, 1, 10) and hold.source == "system"
+    assert not comms.send_letter(resident, debts["RENT1"], template="x", key="d", on=today).sent

@@ -248,7 +248,13 @@ def _hold_debts(hold: Hold, moratorium: Moratorium, person: Person, listed: list
         else:
             not_held.append(_debt_line(d, why))
     HeldDebt.objects.bulk_create(rows)
+    # Joint debtors are protected on these debts too (the hold is on the debt); record who they are.
+    held_ids = [r.debt_id for r in rows]
+    joint = sorted(
+        Person.objects.filter(parties__accounts__debts__in=held_ids).exclude(pk=person.pk).distinct().values_list("pk", flat=True)
+    )
     return {
+        "joint_debtors": [f"P{pk:07d}" for pk in joint],
         "generated_on": on.isoformat(), "moratorium": moratorium.reference,
         "held": held, "not_held": not_held, "not_found": missing,
         "total_held_pence": sum(x["balance_pence"] for x in held),
@@ -320,7 +326,11 @@ def _change(notice: RegisterNotice, received_on: dt.date) -> None:
         notice.problem = f"References not found in our records: {', '.join(missing)}. Check them with the adviser." if missing else ""
     else:
         ended = notice.ended or {}
-        end = _date(ended.get("date")) or received_on
+        end = _date(ended.get("date"))
+        treatment_end = _date(ended.get("treatment_end"))
+        if end is None and treatment_end is not None and moratorium.type == "mental_health_crisis":
+            end = HoldPolicyVersion.current(received_on)[0].crisis_end(treatment_end)  # treatment end + 30 days
+        end = end or received_on
         if moratorium.ended_on is not None and moratorium.ended_on != end:
             notice.status = "conflict"
             notice.problem = f"Moratorium {moratorium.reference} was already recorded as ended on {format_date(moratorium.ended_on)}; this notice says {format_date(end)}. We keep the earlier record; check with the register."

@@ -144,6 +144,35 @@ def record_vulnerability(person, *, driver: str, severity: str, impact: str, dur
     return record
 
 
+def sync_deceased(on: dt.date) -> int:
+    """A death recorded in any source system places a deceased hold on the person (once)."""
+    from fairdebt.people.models import Party
+
+    policy, version = HoldPolicyVersion.current(on)
+    held = set(Hold.objects.filter(kind="deceased").values_list("person_id", flat=True))
+    deaths: dict[int, dt.date] = {}
+    for person_id, died in Party.objects.filter(deceased_on__isnull=False).values_list("person_id", "deceased_on"):
+        if person_id not in held:
+            deaths[person_id] = min(died, deaths.get(person_id, died))
+    Hold.objects.bulk_create([
+        Hold(person_id=pid, kind="deceased", start=min(died, on), reason=f"Date of death {format_date(died)} in a source system",
+             effects=sorted(policy.hold_effects("deceased")), policy_version=version, source="system")
+        for pid, died in deaths.items()
+    ])
+    return len(deaths)
+
+
+def payments_during(moratorium: Moratorium):
+    """Payments on the moratorium's debts since it started: ongoing liabilities and voluntary payments."""
+    from fairdebt.accounts.models import LedgerEntry
+
+    debt_ids = HeldDebt.objects.filter(hold__moratorium=moratorium).values_list("debt_id", flat=True)
+    entries = LedgerEntry.objects.filter(debt_id__in=list(debt_ids), kind="payment", effective_date__gte=moratorium.start_date)
+    if moratorium.last_day:
+        entries = entries.filter(effective_date__lte=moratorium.last_day)
+    return entries.select_related("debt").order_by("effective_date", "id")
+
+
 # -- officer lists ---------------------------------------------------------------------------
 
 

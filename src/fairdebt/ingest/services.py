@@ -257,6 +257,16 @@ def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None, cloc
         ),
     )
 
+    # A date of death reported for a party we already hold is recorded too (a later extract, the
+    # same tenancy): the nightly job turns it into a deceased hold. The first date reported stands.
+    if "deceased_on" in df.columns:
+        deaths = df.filter(pl.col(ERR_REASON).is_null() & pl.col("_party_id").is_not_null() & pl.col("deceased_on").is_not_null())
+        if deaths.height:
+            from fairdebt.people.models import Party
+
+            for party_id, died in deaths.group_by("_party_id").agg(pl.col("deceased_on").min()).iter_rows():
+                Party.objects.filter(pk=party_id, deceased_on__isnull=True).update(deceased_on=died)
+
     links = rows.join(new_accounts.select("account_ref", "_new_account_id"), on="account_ref", how="left").join(
         new_parties.select("party_ref", "_new_party_id"), on="party_ref", how="left"
     ).select(

@@ -19,6 +19,11 @@ class Command(BaseCommand):
         started = time.perf_counter()
         positions.refresh(on)
         self.stdout.write(f"Balances, arrears and ongoing liability refreshed as at {on} in {time.perf_counter() - started:.1f}s.")
+        from fairdebt.holds import services as holds
+
+        deaths = holds.sync_deceased(on)
+        if deaths:
+            self.stdout.write(f"Deceased holds placed from source systems' dates of death: {deaths}.")
         # Breathing Space notices before anything is sent: a hold must be in place first.
         from fairdebt.holds.management.commands.breathing_space import client_from_environment
 
