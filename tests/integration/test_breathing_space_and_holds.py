@@ -303,3 +303,19 @@ def test_a_death_in_a_source_system_places_a_deceased_hold_once(resident, debts,
     hold = Hold.objects.get(kind="deceased")
     assert hold.person == resident and hold.start == D(2026, 1, 10) and hold.source == "system"
     assert not comms.send_letter(resident, debts["RENT1"], template="x", key="d", on=today).sent
+
+
+def test_a_new_hold_policy_version_changes_new_holds_and_old_ones_keep_theirs(resident, debts, today):
+    from fairdebt.holds.models import HoldPolicyVersion
+
+    first = services.place_hold(resident, "complaint", start=today, reason="About a letter")
+    version = HoldPolicyVersion(effective_from=today, note="Complaints stop recovery", data={"effects": {"complaint": ["stop_recovery"]}, "debt_advice_days": 42})
+    version.full_clean()
+    version.save()
+    second = services.place_hold(resident, "complaint", start=today, reason="About the bailiff")
+    assert first.effects == ["pause_enforcement"] and first.policy_version is None
+    assert second.effects == ["stop_recovery"] and second.policy_version == version
+    assert services.place_hold(resident, "debt_advice", start=today, reason="x").until == today + dt.timedelta(days=41)
+    bad = HoldPolicyVersion(effective_from=today, data={"effects": {"complaint": ["shout"]}})
+    with pytest.raises(Exception, match="unknown effects"):
+        bad.full_clean()
