@@ -285,6 +285,11 @@ def test_joint_debtors_and_payments_during_the_moratorium_are_recorded(resident,
         dict(transaction_ref="H0", debt_ref="RENT1", kind="RPY", amount="-10.00", effective_date="2026-01-02"),
     ]))
     assert [(p.effective_date, p.amount_pence) for p in services.payments_during(m)] == [(D(2026, 1, 20), -12000)]
+    # A source system that adds a fee during the moratorium is caught, to be reversed there.
+    ingest.ingest_file("housing.transactions", extract("housing.transactions", [
+        dict(transaction_ref="H4", debt_ref="RENT1", kind="CST", amount="25.00", effective_date="2026-01-21"),
+    ], name="costs.csv"))
+    assert [(c.source_key, c.amount_pence) for c in services.charges_during(m)] == [("H4", 2500)]
 
 
 def test_a_crisis_moratorium_ends_30_days_after_treatment_when_the_notice_gives_only_that(resident, today):

@@ -162,15 +162,26 @@ def sync_deceased(on: dt.date) -> int:
     return len(deaths)
 
 
-def payments_during(moratorium: Moratorium):
-    """Payments on the moratorium's debts since it started: ongoing liabilities and voluntary payments."""
+def _entries_during(moratorium: Moratorium, kinds: list[str]):
     from fairdebt.accounts.models import LedgerEntry
 
     debt_ids = HeldDebt.objects.filter(hold__moratorium=moratorium).values_list("debt_id", flat=True)
-    entries = LedgerEntry.objects.filter(debt_id__in=list(debt_ids), kind="payment", effective_date__gte=moratorium.start_date)
+    start = min(moratorium.start_date, moratorium.received_on)
+    entries = LedgerEntry.objects.filter(debt_id__in=list(debt_ids), kind__in=kinds, effective_date__gte=start)
     if moratorium.last_day:
         entries = entries.filter(effective_date__lte=moratorium.last_day)
     return entries.select_related("debt").order_by("effective_date", "id")
+
+
+def payments_during(moratorium: Moratorium):
+    """Payments on the moratorium's debts since it started: ongoing liabilities and voluntary payments."""
+    return _entries_during(moratorium, ["payment"])
+
+
+def charges_during(moratorium: Moratorium):
+    """Fees or interest a source system added to a moratorium debt while it was held: these can never
+    be collected (DOMAIN.md s.1), so each needs reversing in that system. fairdebt's own are refused."""
+    return _entries_during(moratorium, ["cost", "interest"]).exclude(source_system="fairdebt")
 
 
 # -- officer lists ---------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def moratorium_detail(request, moratorium_id: int):
     return render(request, "holds/moratorium.html", {
         "m": m, "rows": rows, "midway": midway, "report": m.other_debts_report or {}, "suppressed": suppressed,
         "reviews": m.review_requests.select_related("debt"), "grounds": ReviewRequest.GROUNDS, "errors": errors,
-        "notices": m.notices.all(), "payments": services.payments_during(m),
+        "notices": m.notices.all(), "payments": services.payments_during(m), "charges": services.charges_during(m),
     })
 
 
