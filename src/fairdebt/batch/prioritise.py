@@ -27,7 +27,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from fairdebt.domain import prioritisation as rules
-from fairdebt.domain.vocabulary import PRIORITY_ACCOUNT_TYPES
+from fairdebt.domain.vocabulary import ACCOUNT_TYPES, PRIORITY_ACCOUNT_TYPES
 
 ENGINE_ENV = "FAIRDEBT_BATCH_ENGINE"
 _DEBIT = ("charge", "cost", "interest")
@@ -128,15 +128,19 @@ def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.
         days_since_contact=_days(day, t._last_contact),
     )
     # The person's picture across services, on every one of their debts.
+    # Services owed: a bit per account type, OR-ed per person, then counted (COUNT DISTINCT per
+    # person costs more than the rest of the features together at 45M debts).
+    bit = ibis.cases(*[(f.account_type == a, 1 << n) for n, a in enumerate(ACCOUNT_TYPES)], else_=0)
     per_person = f.group_by("person_id").aggregate(
-        services_owed=f.account_type.nunique(where=f.balance > 0).cast("int64"),
+        _owed=ibis.cases((f.balance > 0, bit), else_=0).bit_or(),
         person_arrears=f.arrears.sum(),
         _priority=f.arrears.sum(where=f.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES))),
     )
     per_person = per_person.mutate(
+        services_owed=sum((((per_person._owed >> n) & 1) for n in range(len(ACCOUNT_TYPES))), ibis.literal(0, "int64")).cast("int64"),
         priority_share=ibis.cases((per_person.person_arrears > 0, (per_person._priority * 100 // per_person.person_arrears).cast("int64")),
                                   else_=ibis.literal(0, "int64"))
-    ).drop("_priority")
+    ).drop("_priority", "_owed")
     return f.left_join(per_person, "person_id").drop("person_id_right")
 
 
@@ -166,35 +170,38 @@ def _rule(t: ir.Table, r: rules.Rule, score) -> ir.BooleanValue:
 
 
 def decide(f: ir.Table, policy: rules.Policy, variant: str = "champion") -> ir.Table:
-    """Score, contributions (c_<feature>), segment, RAG, action, the rules that fired, overlaps."""
+    """Score, contributions (c_<feature>), segment, RAG, action, the rules that fired, overlaps.
+
+    Each rule's condition becomes one boolean column, evaluated once; the outcomes and the overlap
+    count are then cheap CASEs and sums over those flags."""
     contributions = {f"c_{name}": (f[name].fill_null(0) * (policy.scale * w)).round(2) for name, w in policy.weights.items()}
     t = f.mutate(**contributions)
     score = sum((t[c] for c in contributions), ibis.literal(0.0)).round(2) if contributions else ibis.literal(0.0)
     t = t.mutate(score=score)
+    lists = {"s": policy.segments, "r": policy.rags, "a": policy.actions}
+    flags = {f"_{k}{i}": _rule(t, r, t.score) for k, rule_list in lists.items() for i, r in enumerate(rule_list)}
+    t = t.mutate(**flags)
 
-    def first(rule_list, default):
+    def first(key, rule_list, default):
         if not rule_list:
             return ibis.literal(default), ibis.literal("")
-        hits = [(_rule(t, r, t.score), r) for r in rule_list]
-        outcome = ibis.cases(*[(h, r.outcome) for h, r in hits], else_=default)
-        name = ibis.cases(*[(h, r.name) for h, r in hits], else_="")
-        return outcome, name
+        hits = [(t[f"_{key}{i}"], r) for i, r in enumerate(rule_list)]
+        return ibis.cases(*[(h, r.outcome) for h, r in hits], else_=default), ibis.cases(*[(h, r.name) for h, r in hits], else_="")
 
-    segment, segment_rule = first(policy.segments, "none")
-    rag, rag_rule = first(policy.rags, "green")
-    action, action_rule = first(policy.actions, "no_action")
-    # Overlaps: how many further action rules (not catch-alls) also matched, and the first of them.
-    specific = [r for r in policy.actions if not r.catch_all]
-    matched = [_rule(t, r, t.score).cast("int64") for r in specific]
+    segment, segment_rule = first("s", policy.segments, "none")
+    rag, rag_rule = first("r", policy.rags, "green")
+    action, action_rule = first("a", policy.actions, "no_action")
+    # Overlaps: further action rules (not catch-alls) that also matched, besides the one that fired.
+    specific = [i for i, r in enumerate(policy.actions) if not r.catch_all]
+    matched = sum((t[f"_a{i}"].cast("int64") for i in specific), ibis.literal(0, "int64"))
+    # 1 when the rule that fired is itself specific (it is then not an overlap of itself).
+    fired_specific = (
+        ibis.cases(*[(t[f"_a{i}"], 0 if r.catch_all else 1) for i, r in enumerate(policy.actions)], else_=0)
+        if policy.actions else ibis.literal(0)
+    )
     t = t.mutate(segment=segment, segment_rule=segment_rule, rag=rag, rag_rule=rag_rule, action=action, action_rule=action_rule,
-                 variant=ibis.literal(variant))
-    if specific:
-        total = sum(matched, ibis.literal(0, "int64"))
-        fired_specific = t.action_rule.isin([r.name for r in specific]).cast("int64")
-        t = t.mutate(overlaps=(total - fired_specific).cast("int64"))
-    else:
-        t = t.mutate(overlaps=ibis.literal(0, "int64"))
-    return t
+                 variant=ibis.literal(variant), overlaps=(matched - fired_specific).cast("int64"))
+    return t.drop(*flags)
 
 
 def split(f: ir.Table, seed: str, percent: int) -> ir.BooleanValue:

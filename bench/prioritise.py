@@ -1,0 +1,136 @@
+"""Benchmark: the nightly re-prioritisation of a national debt book (issue 6).
+
+    python bench/prioritise.py --dwp DIR            # the output of `fairdebt synth --scale dwp --out DIR`
+    python bench/prioritise.py --dwp DIR --debts 1000000
+    python bench/prioritise.py --dwp DIR --postgres # also time writing changed results to PostgreSQL
+
+Stages (each timed):
+  prepare   the extract as fairdebt's ledger holds it: integer ids, fairdebt's entry kinds
+            (done once; at run time the ledger is already in this shape)
+  summary   fold the whole ledger into one row per debt (balance, arrears, ongoing, payment history)
+  nightly   features per debt and per person, score with contributions, segment, RAG, next action
+            and the rules that fired, each person's lead debt; results written as Parquet
+The issue's target (<= 20 s for 15M debtors / 45M debts on 2 cores; <= 2 s for 1M debts) is for
+the nightly stage over the maintained ledger summary; a from-scratch run over every transaction
+(summary + nightly) is reported too. Prints rows/s and peak RSS; appends to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from fairdebt.batch import prioritise as batch  # noqa: E402
+from fairdebt.domain import prioritisation as rules  # noqa: E402
+
+KIND = {"OP": "charge", "REC": "payment", "ADJ": "adjustment", "REV": "reversal", "WO": "write_off"}
+STAGE = {"": "none", "DEA": "direct_earnings_attachment", "BEN": "deduction_from_benefit", "DD": "arrangement"}
+
+
+def peak_rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def prepare(con, dwp: Path, out: Path, limit: int | None) -> dict:
+    """The DWP extract as fairdebt's ledger: integer debt and person ids, fairdebt's kinds."""
+    where = f"WHERE CAST(SUBSTR(debt_id, 3) AS BIGINT) <= {int(limit)}" if limit else ""
+    kinds = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in KIND.items())
+    stages = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in STAGE.items())
+    con.raw_sql(f"""
+        COPY (SELECT CAST(SUBSTR(debt_id, 3) AS BIGINT) AS debt_id, CAST(SUBSTR(debtor_account_id, 3) AS BIGINT) AS person_id,
+                     'dwp_benefit_overpayment' AS account_type, '' AS tenure,
+                     CASE recovery_status {stages} ELSE 'none' END AS recovery_stage, status_date AS stage_date
+              FROM read_parquet('{dwp}/dwp_debts.parquet') {where})
+        TO '{out}/debts.parquet' (FORMAT parquet, COMPRESSION zstd)""")
+    con.raw_sql(f"""
+        COPY (SELECT CAST(SUBSTR(debt_id, 3) AS BIGINT) AS debt_id, CASE txn_type {kinds} END AS kind, amount_pence AS amount,
+                     effective_date, due_date, CASE method WHEN 'UC' THEN 'universal_credit' ELSE lower(method) END AS method
+              FROM read_parquet('{dwp}/dwp_transactions.parquet') {where})
+        TO '{out}/entries.parquet' (FORMAT parquet, COMPRESSION zstd)""")
+    return {"debts": con.read_parquet(f"{out}/debts.parquet").count().execute(),
+            "entries": con.read_parquet(f"{out}/entries.parquet").count().execute()}
+
+
+def empty_inputs(con):
+    import pyarrow as pa
+
+    held = batch.table(con, "held", pa.table({"debt_id": pa.array([], pa.int64())}))
+    vulnerable = batch.table(con, "vulnerable", pa.table({"person_id": pa.array([], pa.int64())}))
+    contacts = batch.table(con, "contacts", pa.table({"person_id": pa.array([], pa.int64()), "last_contact": pa.array([], pa.date32())}))
+    return held, vulnerable, contacts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dwp", type=Path, required=True)
+    parser.add_argument("--debts", type=int, default=None, help="only the first N debts (e.g. 1000000)")
+    parser.add_argument("--on", type=dt.date.fromisoformat, default=None)
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    on = args.on or dt.date.fromisoformat(json.loads((args.dwp / "manifest.json").read_text()).get("as_of", dt.date.today().isoformat()))
+    work = args.work or Path(tempfile.mkdtemp(prefix="fairdebt-prioritise-"))
+    work.mkdir(parents=True, exist_ok=True)
+    con = batch.connect("duckdb", threads=args.threads)
+    con.raw_sql(f"SET temp_directory = '{work}/spill'")
+    policy = rules.Policy.from_dict(rules.hackney_example())
+    figures: dict = {"bench": "prioritise", "date": dt.datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count(),
+                     "threads": args.threads, "machine": platform.platform(), "on": on.isoformat(), "limit": args.debts}
+
+    started = time.perf_counter()
+    figures.update(prepare(con, args.dwp, work, args.debts))
+    figures["prepare_s"] = round(time.perf_counter() - started, 2)
+    print(f"prepare: {figures['debts']:,} debts, {figures['entries']:,} ledger entries in {figures['prepare_s']} s", flush=True)
+
+    debts = con.read_parquet(f"{work}/debts.parquet")
+    entries = con.read_parquet(f"{work}/entries.parquet")
+    held, vulnerable, contacts = empty_inputs(con)
+
+    # The ledger summary, folded from every entry (a from-scratch night).
+    started = time.perf_counter()
+    summary = batch.ledger_summary(entries, on)
+    con.raw_sql(f"COPY ({con.compile(summary)}) TO '{work}/summary.parquet' (FORMAT parquet, COMPRESSION zstd)")
+    figures["summary_s"] = round(time.perf_counter() - started, 2)
+    print(f"summary: {figures['entries'] / figures['summary_s']:,.0f} entries/s ({figures['summary_s']} s)", flush=True)
+
+    # The nightly run over the maintained summary: features, decisions, people, results written.
+    started = time.perf_counter()
+    summary = con.read_parquet(f"{work}/summary.parquet")
+    decisions = batch.decide(batch.features(debts, summary, held, vulnerable, contacts, on), policy)
+    decisions = batch._columns(decisions, policy, None)
+    con.raw_sql(f"COPY ({con.compile(decisions)}) TO '{work}/decisions.parquet' (FORMAT parquet, COMPRESSION zstd)")
+    written = con.read_parquet(f"{work}/decisions.parquet")
+    con.raw_sql(f"COPY ({con.compile(batch.people(written))}) TO '{work}/people.parquet' (FORMAT parquet, COMPRESSION zstd)")
+    figures["nightly_s"] = round(time.perf_counter() - started, 2)
+    figures["debts_per_s"] = round(figures["debts"] / figures["nightly_s"])
+    figures["people"] = con.read_parquet(f"{work}/people.parquet").count().execute()
+    figures["from_scratch_s"] = round(figures["summary_s"] + figures["nightly_s"], 2)
+    figures["segments"] = dict(written.group_by("segment").aggregate(n=written.count()).to_pyarrow().to_pylist() and
+                               {r["segment"]: r["n"] for r in written.group_by("segment").aggregate(n=written.count()).to_pyarrow().to_pylist()})
+    figures["peak_rss_bytes"] = peak_rss()
+    print(f"nightly: {figures['debts']:,} debts / {figures['people']:,} people in {figures['nightly_s']} s "
+          f"({figures['debts_per_s']:,} debts/s); from scratch incl. summary {figures['from_scratch_s']} s; "
+          f"peak RSS {figures['peak_rss_bytes'] / 2**30:.2f} GiB", flush=True)
+    print("segments:", figures["segments"])
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    with open(results / "prioritise.jsonl", "a") as out:
+        out.write(json.dumps(figures) + "\n")
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
