@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "fairdebt.vault",
     "fairdebt.holds",
     "fairdebt.outbox",
+    "fairdebt.worklists",
 ]
 
 MIDDLEWARE = [

@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("fairdebt.people.urls")),
     path("", include("fairdebt.holds.urls")),
+    path("", include("fairdebt.worklists.urls")),
     path("", include("fairdebt.web.urls")),
 ]

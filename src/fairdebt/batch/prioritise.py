@@ -236,8 +236,10 @@ def _columns(t: ir.Table, champion, challenger) -> ir.Table:
 
 
 def people(decisions: ir.Table) -> ir.Table:
-    """Each person's lead debt (highest score, then arrears): their workstream, RAG and next action."""
-    d = decisions.mutate(n=ibis.row_number().over(group_by=decisions.person_id, order_by=[decisions.score.desc(), decisions.arrears.desc(), decisions.debt_id]))
+    """Each person's lead debt: among the debts with work (a workstream), the highest score, then
+    arrears; a person with no work at all is led by their highest-scoring debt."""
+    idle = (decisions.segment == "none").cast("int8")
+    d = decisions.mutate(n=ibis.row_number().over(group_by=decisions.person_id, order_by=[idle, decisions.score.desc(), decisions.arrears.desc(), decisions.debt_id]))
     totals = decisions.group_by("person_id").aggregate(debts=decisions.count(), person_arrears=decisions.arrears.sum(), total_score=decisions.score.sum())
     lead = d.filter(d.n == 0).select("person_id", lead_debt_id="debt_id", score="score", segment="segment", rag="rag", action="action", variant="variant")
     return lead.join(totals, "person_id")

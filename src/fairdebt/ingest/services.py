@@ -230,6 +230,12 @@ def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None, cloc
     delivered_as_tokens = _pseudonymised(new_parties)
     tokens = _party_tokens(source, new_parties)
     new_parties = pl.concat([new_parties.drop([c for c in tokens.columns if c in new_parties.columns]), tokens], how="horizontal")
+    area = (
+        pl.col("postcode").cast(pl.Utf8).str.to_uppercase().str.replace_all(r"\s", "").str.head(-3)
+        .str.extract(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)$", 1).fill_null("")
+        if "postcode" in new_parties.columns else pl.lit("")
+    )
+    new_parties = new_parties.with_columns(area.alias("area"))
     # A person is shared on an exact NI number match, until linkage runs.
     known = loader.lookup(
         "SELECT p.tok_nino, MIN(p.person_id) FROM people_party p JOIN fd_keys k ON p.tok_nino = k.k GROUP BY p.tok_nino",
@@ -253,7 +259,7 @@ def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None, cloc
         "people_party",
         new_parties.select(
             pl.col("_new_party_id").alias("id"), pl.lit(system).alias("system"), "party_ref", "person_id",
-            pl.col("initials").fill_null(""), "token_key_id", *TOKEN_FIELDS, "deceased_on", pl.lit(sf.id).alias("source_file_id"),
+            pl.col("initials").fill_null(""), "area", "token_key_id", *TOKEN_FIELDS, "deceased_on", pl.lit(sf.id).alias("source_file_id"),
         ),
     )
 

@@ -40,6 +40,9 @@ class Party(models.Model):
     party_ref = models.CharField(max_length=80)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="parties")
     initials = models.CharField(max_length=8, blank=True)
+    # The postcode district ("E8"): about ten thousand homes, not an address. Home-visit lists are
+    # grouped by it without re-identifying anyone.
+    area = models.CharField(max_length=4, blank=True, default="")
     token_key_id = models.CharField(max_length=10)
     tok_forename = _token()
     tok_surname = _token(db_index=True)

@@ -15,6 +15,20 @@ from . import linking, picture, services
 from .models import Person, Reidentification
 
 
+def _priority(person) -> dict:
+    """Tonight's decision for the person and their lead debt, with why; and their action history."""
+    from fairdebt.worklists import services as worklists
+    from fairdebt.worklists.models import CaseAction, DebtPriority, PersonPriority
+
+    lead = PersonPriority.objects.filter(person=person).select_related("lead_debt").first()
+    debt = DebtPriority.objects.filter(debt_id=lead.lead_debt_id).select_related("policy_version", "policy_version__challenger").first() if lead else None
+    holder = person.allocations.filter(ended_on__isnull=True).select_related("officer__user").first()
+    return {
+        "priority": lead, "priority_why": worklists.explain(debt) if debt else [], "holder": holder,
+        "history": list(CaseAction.objects.filter(person=person).select_related("officer")[:20]),
+    }
+
+
 @login_required
 def person_detail(request, person_id: int):
     person = get_object_or_404(Person, pk=person_id)
@@ -29,6 +43,7 @@ def person_detail(request, person_id: int):
             "may_reidentify": services.may_reidentify(request.user),
             "reason_error": request.session.pop("reidentify_error", None),
             "evidence": list(linking.evidence_for(person).order_by("-match_weight")[:50]),
+            **_priority(person),
         },
     )
 

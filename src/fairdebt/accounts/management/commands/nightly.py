@@ -9,7 +9,7 @@ from fairdebt.accounts import positions
 
 
 class Command(BaseCommand):
-    help = "The nightly jobs: refresh balances, arrears and ongoing liability; pull Breathing Space notices; send the outbox."
+    help = "The nightly jobs: refresh balances, arrears and ongoing liability; pull Breathing Space notices; send the outbox; prioritise and allocate."
 
     def add_arguments(self, parser):
         parser.add_argument("--on", type=dt.date.fromisoformat, default=None)
@@ -30,3 +30,12 @@ class Command(BaseCommand):
         if client_from_environment() is not None:
             call_command("breathing_space", "pull", stdout=self.stdout)
         call_command("outbox", "dispatch", on=on, stdout=self.stdout)
+        from fairdebt.worklists import services as worklists
+
+        run = worklists.prioritise(on)
+        self.stdout.write(
+            f"Prioritised {run.debts:,} debts and {run.people:,} people in {run.seconds}s "
+            f"({run.changed_debts:,} debts and {run.changed_people:,} people changed; {run.challenger_people:,} in the challenger's share)."
+        )
+        counts = worklists.allocate(on)
+        self.stdout.write(f"Allocation: {counts['kept']:,} kept, {counts['allocated']:,} allocated, {counts['unallocated']:,} waiting for an officer.")

@@ -38,9 +38,10 @@ class Command(BaseCommand):
         call_command("link")
         self.stdout.write("Taking Breathing Space notices from a local stand-in for the register ...")
         self._breathing_space(out, seed)
+        user, _ = get_user_model().objects.get_or_create(username="officer", defaults={"first_name": "Demo", "last_name": "Officer"})
+        self._officers(user)
         call_command("nightly")
         password = secrets.token_urlsafe(9)
-        user, _ = get_user_model().objects.get_or_create(username="officer", defaults={"first_name": "Demo", "last_name": "Officer"})
         user.set_password(password)
         user.is_staff = True
         user.save()
@@ -49,6 +50,7 @@ class Command(BaseCommand):
 
         user.user_permissions.add(*Permission.objects.filter(codename__in=[
             "reidentify", "view_reidentification_audit", "add_hold", "change_hold", "add_vulnerability", "view_vulnerability_details",
+            "change_officer",
         ]))
         self.stdout.write(self.style.SUCCESS(
             f"\nReady in {time.perf_counter() - started:.0f}s. Open http://127.0.0.1:{port}/ and sign in as\n"
@@ -65,3 +67,19 @@ class Command(BaseCommand):
         with FakeRegister(api_key="demo") as register:
             register.load(scenarios_from_council(council, seed, timezone.localdate()))
             call_command("breathing_space", "pull", url=register.url, key="demo", stdout=self.stdout)
+
+    def _officers(self, demo_user) -> None:
+        """A small income team with no patches: the demo officer works every workstream."""
+        from fairdebt.worklists.models import Officer
+
+        team = [
+            (demo_user, "Income", ["prevent", "resolve", "recover"], ["vulnerability"], 150),
+            ("priya.prevent", "Prevent", ["prevent"], [], 120),
+            ("sam.resolve", "Resolve", ["resolve"], ["vulnerability"], 120),
+            ("olu.recover", "Recover", ["recover"], ["court"], 120),
+        ]
+        for who, name, workstreams, skills, capacity in team:
+            if isinstance(who, str):
+                first, last = who.split(".")
+                who, _ = get_user_model().objects.get_or_create(username=who, defaults={"first_name": first.title(), "last_name": last.title()})
+            Officer.objects.get_or_create(user=who, defaults=dict(team=name, workstreams=workstreams, skills=skills, capacity=capacity))
