@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 
 import ibis
 import ibis.expr.types as ir
@@ -48,6 +49,7 @@ def connect(engine: str | None = None, threads: int | None = None):
             SparkSession.builder.master(os.environ.get("FAIRDEBT_SPARK_MASTER", "local[2]")).appName("fairdebt-batch")
             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
             .config("spark.sql.session.timeZone", "UTC").config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.warehouse.dir", os.path.join(tempfile.gettempdir(), "fairdebt-spark-warehouse"))
             .getOrCreate()
         )
         return ibis.pyspark.connect(session)
@@ -59,7 +61,9 @@ def table(con, name: str, data) -> ir.Table:
     if con.name == "duckdb":
         con.con.register(name, data)  # ibis 12's create_table(obj=arrow) fails on DuckDB 2.0 (a DROP VIEW without a name)
         return con.table(name)
-    return con.create_table(name, obj=data, overwrite=True)
+    # Spark: a temporary view over a DataFrame made from Arrow, so nothing is written to a warehouse.
+    con._session.createDataFrame(data).createOrReplaceTempView(name)
+    return con.table(name)
 
 
 def ledger_summary(entries: ir.Table, on: dt.date) -> ir.Table:
@@ -128,19 +132,19 @@ def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.
         days_since_contact=_days(day, t._last_contact),
     )
     # The person's picture across services, on every one of their debts.
-    # Services owed: a bit per account type, OR-ed per person, then counted (COUNT DISTINCT per
-    # person costs more than the rest of the features together at 45M debts).
-    bit = ibis.cases(*[(f.account_type == a, 1 << n) for n, a in enumerate(ACCOUNT_TYPES)], else_=0)
+    # Services owed: one 0/1 maximum per account type, added up (COUNT DISTINCT per person costs
+    # more than all the other features together at 45M debts; BIT_OR is not on every backend).
+    owes = {f"_o{n}": ibis.cases(((f.account_type == a) & (f.balance > 0), 1), else_=0).max() for n, a in enumerate(ACCOUNT_TYPES)}
     per_person = f.group_by("person_id").aggregate(
-        _owed=ibis.cases((f.balance > 0, bit), else_=0).bit_or(),
+        **owes,
         person_arrears=f.arrears.sum(),
         _priority=f.arrears.sum(where=f.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES))),
     )
     per_person = per_person.mutate(
-        services_owed=sum((((per_person._owed >> n) & 1) for n in range(len(ACCOUNT_TYPES))), ibis.literal(0, "int64")).cast("int64"),
+        services_owed=sum((per_person[k] for k in owes), ibis.literal(0)).cast("int64"),
         priority_share=ibis.cases((per_person.person_arrears > 0, (per_person._priority * 100 // per_person.person_arrears).cast("int64")),
                                   else_=ibis.literal(0, "int64"))
-    ).drop("_priority", "_owed")
+    ).drop("_priority", *owes)
     return f.left_join(per_person, "person_id").drop("person_id_right")
 
 
