@@ -103,21 +103,47 @@ def _days(later, earlier) -> ir.IntegerValue:
     return later.delta(earlier, unit="day").cast("int64")
 
 
-def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date) -> ir.Table:
-    day = ibis.literal(on)
+def state(debts: ir.Table, summary: ir.Table) -> ir.Table:
+    """One row per debt: its attributes, its ledger summary and its person's picture across services
+    (services owed, arrears, priority share). At national scale this is the table ingest keeps up
+    to date, so the nightly run reads it without a join."""
     t = debts.left_join(summary, "debt_id").drop("debt_id_right")
+    balance, arrears = t.balance.fill_null(0), t.arrears.fill_null(0)
+    t = t.mutate(balance=balance, arrears=arrears, ongoing=t.ongoing.fill_null(0))
+    # Services owed: one 0/1 maximum per account type, added up (COUNT DISTINCT per person costs
+    # more than all the other features together at 45M debts; BIT_OR is not on every backend).
+    owes = {f"_o{n}": ibis.cases(((t.account_type == a) & (t.balance > 0), 1), else_=0).max() for n, a in enumerate(ACCOUNT_TYPES)}
+    per_person = t.group_by("person_id").aggregate(
+        **owes,
+        person_arrears=t.arrears.sum(),
+        _priority=t.arrears.sum(where=t.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES))),
+    )
+    per_person = per_person.mutate(
+        services_owed=sum((per_person[k] for k in owes), ibis.literal(0)).cast("int64"),
+        priority_share=ibis.cases((per_person.person_arrears > 0, (per_person._priority * 100 // per_person.person_arrears).cast("int64")),
+                                  else_=ibis.literal(0, "int64")),
+    ).drop("_priority", *owes)
+    return t.left_join(per_person, "person_id").drop("person_id_right")
+
+
+def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date) -> ir.Table:
+    return features_from_state(state(debts, summary), held, vulnerable, contacts, on)
+
+
+def features_from_state(t: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date) -> ir.Table:
+    """Every feature of domain/prioritisation.FEATURES, per debt, for `on`. The joins are with small
+    tables (today's holds, vulnerable people, last contacts)."""
+    day = ibis.literal(on)
     t = t.left_join(held.select("debt_id", _held=ibis.literal(1)), "debt_id").drop("debt_id_right")
     t = t.left_join(vulnerable.select("person_id", _vulnerable=ibis.literal(1)), "person_id").drop("person_id_right")
     t = t.left_join(contacts.select("person_id", _last_contact="last_contact"), "person_id").drop("person_id_right")
     charge = t.charge_amount.fill_null(0)
-    arrears = t.arrears.fill_null(0)
     d_amount = (t.p1 - t.p2) - (t.p2 - t.p3)
     d_dates = _days(t.d1, t.d2) - _days(t.d2, t.d3)
-    f = t.select(
-        "debt_id", "person_id", "account_type",
-        tenure=t.tenure.fill_null(""),
-        balance=t.balance.fill_null(0), arrears=arrears, ongoing=t.ongoing.fill_null(0), charge_amount=charge,
-        arrears_periods=ibis.cases((charge > 0, (arrears // charge).cast("int64")), else_=ibis.literal(0, "int64")),
+    return t.select(
+        "debt_id", "person_id", "account_type", "balance", "arrears", "ongoing", "services_owed", "person_arrears", "priority_share",
+        tenure=t.tenure.fill_null(""), charge_amount=charge,
+        arrears_periods=ibis.cases((charge > 0, (t.arrears // charge).cast("int64")), else_=ibis.literal(0, "int64")),
         days_since_last_payment=_days(day, t.last_payment_date.fill_null(t.first_date.fill_null(day))),
         payments_90d=t.payments_90d.fill_null(0).cast("int64"), payments_365d=t.payments_365d.fill_null(0).cast("int64"),
         last_payment=t.p1.fill_null(0),
@@ -131,21 +157,6 @@ def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.
         arrangement_live=ibis.literal(0, "int64"), broken_arrangements=ibis.literal(0, "int64"),  # the arrangements issue fills these
         days_since_contact=_days(day, t._last_contact),
     )
-    # The person's picture across services, on every one of their debts.
-    # Services owed: one 0/1 maximum per account type, added up (COUNT DISTINCT per person costs
-    # more than all the other features together at 45M debts; BIT_OR is not on every backend).
-    owes = {f"_o{n}": ibis.cases(((f.account_type == a) & (f.balance > 0), 1), else_=0).max() for n, a in enumerate(ACCOUNT_TYPES)}
-    per_person = f.group_by("person_id").aggregate(
-        **owes,
-        person_arrears=f.arrears.sum(),
-        _priority=f.arrears.sum(where=f.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES))),
-    )
-    per_person = per_person.mutate(
-        services_owed=sum((per_person[k] for k in owes), ibis.literal(0)).cast("int64"),
-        priority_share=ibis.cases((per_person.person_arrears > 0, (per_person._priority * 100 // per_person.person_arrears).cast("int64")),
-                                  else_=ibis.literal(0, "int64"))
-    ).drop("_priority", *owes)
-    return f.left_join(per_person, "person_id").drop("person_id_right")
 
 
 def _condition(t: ir.Table, c: rules.Condition) -> ir.BooleanValue:
@@ -241,9 +252,15 @@ def _columns(t: ir.Table, champion, challenger) -> ir.Table:
 
 def people(decisions: ir.Table) -> ir.Table:
     """Each person's lead debt: among the debts with work (a workstream), the highest score, then
-    arrears; a person with no work at all is led by their highest-scoring debt."""
-    idle = (decisions.segment == "none").cast("int8")
-    d = decisions.mutate(n=ibis.row_number().over(group_by=decisions.person_id, order_by=[idle, decisions.score.desc(), decisions.arrears.desc(), decisions.debt_id]))
-    totals = decisions.group_by("person_id").aggregate(debts=decisions.count(), person_arrears=decisions.arrears.sum(), total_score=decisions.score.sum())
-    lead = d.filter(d.n == 0).select("person_id", lead_debt_id="debt_id", score="score", segment="segment", rag="rag", action="action", variant="variant")
-    return lead.join(totals, "person_id")
+    arrears; a person with no work at all is led by their highest-scoring debt. One aggregation
+    (arg-max over a ranking key), not a sort of every debt."""
+    d = decisions
+    busy = ibis.cases((d.segment == "none", 0), else_=1).cast("float64")
+    # busy first, then score, then arrears (pounds, capped) as the tie-break; the debt id breaks exact ties.
+    key = busy * 1e15 + (d.score + 1e6) * 1e6 + ibis.least(d.arrears // 100, 999_999).cast("float64")
+    d = d.mutate(_key=key)
+    pick = {name: d[name].argmax(d._key) for name in ("debt_id", "score", "segment", "rag", "action", "variant")}
+    return d.group_by("person_id").aggregate(
+        lead_debt_id=pick["debt_id"], score=pick["score"], segment=pick["segment"], rag=pick["rag"], action=pick["action"],
+        variant=pick["variant"], debts=d.count(), person_arrears=d.arrears.sum(), total_score=d.score.sum(),
+    )
