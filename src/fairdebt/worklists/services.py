@@ -134,52 +134,41 @@ def _contributions(row: dict) -> dict:
     return {k[2:]: v for k, v in row.items() if k.startswith("c_") and v}
 
 
-@transaction.atomic
-def _keep_debts(rows: list[dict], version, on: dt.date) -> int:
-    existing = {p.debt_id: p for p in DebtPriority.objects.all()}
+def _keep(model, key: str, decided: dict[int, dict], version, on: dt.date) -> int:
+    """Write only what changed: new rows, rows whose decision differs, and remove rows no longer decided."""
+    existing = {getattr(row, key): row for row in model.objects.all()}
+    fields = sorted({f for values in decided.values() for f in values})
     new, changed = [], []
-    fields = ["person_id", "score", "contributions", "segment", "segment_rule", "rag", "rag_rule", "action", "action_rule", "overlaps", "variant"]
-    for r in rows:
-        values = dict(person_id=r["person_id"], score=r["score"], contributions=_contributions(r), segment=r["segment"],
-                      segment_rule=r["segment_rule"], rag=r["rag"], rag_rule=r["rag_rule"], action=r["action"],
-                      action_rule=r["action_rule"], overlaps=r["overlaps"], variant=r["variant"])
-        old = existing.pop(r["debt_id"], None)
+    for pk, values in decided.items():
+        old = existing.pop(pk, None)
         if old is None:
-            new.append(DebtPriority(debt_id=r["debt_id"], policy_version=version, decided_on=on, **values))
+            new.append(model(**{key: pk}, policy_version=version, decided_on=on, **values))
         elif any(getattr(old, f) != v for f, v in values.items()) or old.policy_version_id != version.pk:
             for f, v in values.items():
                 setattr(old, f, v)
             old.policy_version, old.decided_on = version, on
             changed.append(old)
-    DebtPriority.objects.bulk_create(new, batch_size=2000)
-    DebtPriority.objects.bulk_update(changed, [*fields, "policy_version", "decided_on"], batch_size=2000)
-    if existing:
-        DebtPriority.objects.filter(debt_id__in=list(existing)).delete()
+    with transaction.atomic():
+        model.objects.bulk_create(new, batch_size=2000)
+        model.objects.bulk_update(changed, [*fields, "policy_version", "decided_on"], batch_size=2000)
+        if existing:
+            model.objects.filter(**{f"{key}__in": list(existing)}).delete()
     return len(new) + len(changed)
 
 
-@transaction.atomic
+def _keep_debts(rows: list[dict], version, on: dt.date) -> int:
+    return _keep(DebtPriority, "debt_id", {r["debt_id"]: dict(
+        person_id=r["person_id"], score=r["score"], contributions=_contributions(r), segment=r["segment"], segment_rule=r["segment_rule"],
+        rag=r["rag"], rag_rule=r["rag_rule"], action=r["action"], action_rule=r["action_rule"], overlaps=r["overlaps"], variant=r["variant"],
+    ) for r in rows}, version, on)
+
+
 def _keep_people(rows: list[dict], policies: dict, areas: dict, version, on: dt.date) -> int:
-    existing = {p.person_id: p for p in PersonPriority.objects.all()}
-    new, changed = [], []
-    fields = ["lead_debt_id", "score", "segment", "rag", "action", "action_kind", "variant", "debts", "arrears_pence", "area"]
-    for r in rows:
-        values = dict(lead_debt_id=r["lead_debt_id"], score=r["score"], segment=r["segment"], rag=r["rag"], action=r["action"],
-                      action_kind=policies[r["variant"]].kind_of(r["action"]), variant=r["variant"], debts=r["debts"],
-                      arrears_pence=r["person_arrears"], area=areas.get(r["person_id"], ""))
-        old = existing.pop(r["person_id"], None)
-        if old is None:
-            new.append(PersonPriority(person_id=r["person_id"], policy_version=version, decided_on=on, **values))
-        elif any(getattr(old, f) != v for f, v in values.items()):
-            for f, v in values.items():
-                setattr(old, f, v)
-            old.policy_version, old.decided_on = version, on
-            changed.append(old)
-    PersonPriority.objects.bulk_create(new, batch_size=2000)
-    PersonPriority.objects.bulk_update(changed, [*fields, "policy_version", "decided_on"], batch_size=2000)
-    if existing:
-        PersonPriority.objects.filter(person_id__in=list(existing)).delete()
-    return len(new) + len(changed)
+    return _keep(PersonPriority, "person_id", {r["person_id"]: dict(
+        lead_debt_id=r["lead_debt_id"], score=r["score"], segment=r["segment"], rag=r["rag"], action=r["action"],
+        action_kind=policies[r["variant"]].kind_of(r["action"]), variant=r["variant"], debts=r["debts"],
+        arrears_pence=r["person_arrears"], area=areas.get(r["person_id"], ""),
+    ) for r in rows}, version, on)
 
 
 def explain(debt_priority: DebtPriority) -> list[str]:

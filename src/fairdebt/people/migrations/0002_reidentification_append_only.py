@@ -2,31 +2,9 @@
 
 from django.db import migrations
 
-TABLE = "people_reidentification"
-MESSAGE = "the re-identification audit is append-only"
-
-
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"""CREATE OR REPLACE FUNCTION fairdebt_reidentification_append_only() RETURNS trigger AS $$
-            BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$ LANGUAGE plpgsql;
-            CREATE TRIGGER reidentification_append_only BEFORE UPDATE OR DELETE ON {TABLE}
-            FOR EACH ROW EXECUTE FUNCTION fairdebt_reidentification_append_only();"""
-        )
-    else:
-        schema_editor.execute(
-            f"CREATE TRIGGER reidentification_append_only BEFORE UPDATE ON {TABLE} BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END;"
-        )
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS reidentification_append_only ON {TABLE}")
-    else:
-        schema_editor.execute("DROP TRIGGER IF EXISTS reidentification_append_only")
+from fairdebt.db import append_only
 
 
 class Migration(migrations.Migration):
     dependencies = [("people", "0001_initial")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [append_only("people_reidentification", "reidentification_append_only", "the re-identification audit is append-only")]
