@@ -53,6 +53,9 @@ def test_champion_challenger_split_is_recorded(resident, today):
     assert first.challenger_people == sum(1 for v in variants.values() if v == "challenger")
     for p in DebtPriority.objects.all():
         assert p.variant == variants[p.person_id]  # a person's debts are all in one arm
+    arms = {a["variant"]: a for a in services.trial_results()}
+    assert sum(a["people"] for a in arms.values()) == len(variants)
+    assert arms.get("challenger", {}).get("people", 0) == first.challenger_people
 
 
 def _officer(name, workstreams, **kw):

@@ -277,3 +277,17 @@ def record(user, person_priority: PersonPriority, outcome: str, notes: str = "")
         person_id=person_priority.person_id, debt=person_priority.lead_debt, action=person_priority.action, kind=person_priority.action_kind,
         outcome=outcome, notes=notes.strip(), officer=user, prompted_on=person_priority.decided_on,
     )
+
+
+def trial_results() -> list[dict]:
+    """Champion / challenger for management information: per arm, the people decided, their arrears,
+    what officers did and how it turned out (outcomes recorded since the trial's decisions)."""
+    from django.db.models import Count, Sum
+
+    arms = {r["variant"]: dict(r, outcomes={}) for r in PersonPriority.objects.values("variant").annotate(
+        people=Count("person_id"), arrears=Sum("arrears_pence"), with_work=Count("person_id", filter=~Q(segment="none")))}
+    for r in CaseAction.objects.filter(person__priority__isnull=False).values("person__priority__variant", "outcome").annotate(n=Count("id")):
+        arm = arms.get(r["person__priority__variant"])
+        if arm is not None:
+            arm["outcomes"][r["outcome"]] = r["n"]
+    return [arms[k] for k in sorted(arms)]

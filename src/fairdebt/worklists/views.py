@@ -102,5 +102,6 @@ def team(request):
     officers = list(Officer.objects.select_related("user").order_by("team", "user__username"))
     waiting = services.unallocated(on).count()
     return render(request, "worklists/team.html", {"officers": officers, "load": load, "waiting": waiting, "on": on,
+                                                   "trial": services.trial_results(), "version": services.PrioritisationPolicyVersion.current(on),
                                                    "message": request.session.pop("team_message", ""), "error": request.session.pop("team_error", ""),
                                                    "may_change": request.user.has_perm("worklists.change_officer")})
