@@ -1,41 +1,53 @@
 """Record linkage: cluster source records (parties) into people, on keyed tokens only.
 
 Frames in, frames out; no Django. The database hands over Party rows (party_id, system,
-party_ref and the tok_* columns of fairdebt.domain.identity); `link` returns the clusters (party_id
--> cluster_id), the scored pairs, each with a readable explanation, and the trained model (a JSON
-artefact); `link_new` links new parties with a saved model; `evaluate` scores clusters against a
-truth.
+party_ref and the tok_* columns of fairdebt.domain.identity) and, optionally, who holds which
+account (party_id, account_id); `link` returns the clusters (party_id -> cluster_id), the scored
+pairs of parties, each with a readable explanation, and the trained model (a JSON artefact);
+`link_new` links new parties with a saved model; `evaluate` scores clusters against a truth.
 
 How it works
-  * Splink 5, "dedupe_only" over one table of every system's parties, so duplicates inside one
-    system are found too. Every comparison level is an exact match on a token: raw values never
-    reach this module, so string distances are replaced by derived tokens (canonical forename,
-    Soundex codes, first initial, month and year of birth, house numbers + postcode, postcode
-    sector). Surname, forename, postcode, phone and email agreements are term-frequency adjusted.
-  * Training needs no labels: u by random sampling; the prior from deterministic rules; m by
-    expectation maximisation on three blocking rules. Two levels break Fellegi-Sunter's
+  * Splink 5, "dedupe_only" over one table of every system's records, so duplicates inside one
+    system are found too. A party may come with several records (rows sharing a party_id: the
+    addresses of its accounts, say); it also gets one record per joint account holder's name
+    (tok_co_holder: that holder's canonical forename and Soundex surname tokens). Splink's unique
+    id is the record (record_id); a party's own records are never paired, and two parties score
+    as their best pair of records.
+  * Every comparison level is an exact match on a token: raw values never reach this module, so
+    string distances are replaced by derived tokens (canonical forename, Soundex codes, first
+    initial, month and year of birth, house numbers + postcode, postcode sector). Surname,
+    forename, postcode, phone and email agreements are term-frequency adjusted.
+  * Training needs no labels: u by random sampling (every sampled pair counted, one pass per
+    comparison, so every engine gets the same u); the prior from deterministic rules; m by
+    expectation maximisation on three blocking rules. Some levels break Fellegi-Sunter's
     independence so badly that their u is measured on negative controls instead (pairs certainly of
-    two people, by NI number or year of birth): an email shared by two records with the same name
-    (jo.smith@... belongs to many Jo Smiths) and a surname shared at one address (a household).
+    two people, by NI number or year of birth; CONDITIONAL_U_LEVELS): an email shared by two
+    records with the same name (jo.smith@... belongs to many Jo Smiths), a surname or a phone
+    shared at one address (a household), and a joint holder's name shared by two namesakes (two
+    Mohammed Ahmeds may each hold an account with a Fatima Begum).
   * Candidate pairs come from equi-join blocking rules on tokens (no cartesian product). Two
     records with nothing in common but a name are never compared: on a name alone nobody can tell
-    a person from a namesake, and each such link would merge two people's records.
+    a person from a namesake, and each such link would merge two people's records. A joint
+    holder's name in common as well is enough to be compared (and weighed).
   * Clustering is a constrained maximum spanning forest (Kruskal): officers' links first, then the
     model's links from the strongest down. A link is skipped ("refused") when it would put into one
-    cluster two parties an officer has unlinked, two different NI numbers, or (below a very strong
-    link) two different years of birth. Without such conflicts this is exactly the connected
-    components of the links at or above the threshold.
+    cluster two parties an officer has unlinked, two holders of one account (joint liability is
+    two people), two different NI numbers, or (below a very strong link) two different years of
+    birth. Without such conflicts this is exactly the connected components of the links at or
+    above the threshold.
 
 Officers' overrides, (party_id_a, party_id_b, "link" | "unlink"[, reason]), are applied on every
 run, so they survive re-runs and re-training. An unlinked pair never ends up in one cluster: links
 are taken strongest first, and every link that would join the two parties' clusters is refused, so
-the cluster splits at its weakest point between them. A linked pair always ends up in one cluster,
-unless officers' decisions contradict each
-other (a-b and b-c linked, a-c unlinked): then the unlink wins and the contradicting link is
-reported as refused. The last decision on a pair replaces earlier ones.
+the cluster splits at its weakest point between them. A linked pair always ends up in one cluster
+(an officer's link overrides every refusal but an officer's unlink), unless officers' decisions
+contradict each other (a-b and b-c linked, a-c unlinked): then the unlink wins and the
+contradicting link is reported as refused. The last decision on a pair replaces earlier ones.
 
-The backend is chosen in one place (`engine()`): DuckDB by default, Spark when
-FAIRDEBT_BATCH_ENGINE=spark (needs pyspark, which is not installed by default).
+The backend is chosen in one place (`engine()`): DuckDB by default, Splink's Spark backend when
+FAIRDEBT_BATCH_ENGINE=spark (local mode by default; see SparkEngine). Both give the same model and
+the same clusters (tests/unit/test_linkage_spark.py). Measured quality and its limits on the
+synthetic council: bench/linkage.py and docs/decisions/0006-linkage-recall.md.
 """
 
 from __future__ import annotations
@@ -54,9 +66,17 @@ import polars as pl
 from fairdebt.domain import identity
 
 ENGINE_ENV = "FAIRDEBT_BATCH_ENGINE"
-MODEL_FORMAT = "fairdebt.linkage/1"
+MODEL_FORMAT = "fairdebt.linkage/2"  # /1: one record per party (unique id party_id); still read
 TOKEN_COLUMNS: tuple[str, ...] = identity.token_fields()
-DEFAULT_THRESHOLD = 0.7  # match probability at or above which a scored pair is a link
+RECORD_ID = "record_id"  # Splink's unique id: one row per record of a party
+CO_HOLDER = "tok_co_holder"  # the name of a joint holder of one of the party's accounts (tokens)
+LINKAGE_COLUMNS: tuple[str, ...] = (*TOKEN_COLUMNS, CO_HOLDER)
+MAX_CO_HOLDERS = 4  # joint holders' names per party, at most (bounds the rows a party can become)
+# Match probability at or above which a scored pair is a link. 0.8, not 0.7: a joint holder's name
+# shared by two namesakes at different addresses scores 0.7-0.85 and is one person only about two
+# times in three on the synthetic councils; at 0.7 pairwise precision was 0.9896-0.9905 on four
+# 50,000-resident councils, at 0.8 it is 0.992-0.996 (docs/decisions/0006-linkage-recall.md).
+DEFAULT_THRESHOLD = 0.8
 NEAR_MISS_FLOOR = 0.5  # pairs scored below the threshold down to this probability are reported as near misses
 OVERRIDE_KINDS = ("link", "unlink")
 
@@ -74,6 +94,9 @@ class Engine:
     """Where Splink runs. The only place that knows DuckDB from Spark."""
 
     name = "duckdb"
+    # u is counted over every sampled pair in this many pieces (bounded memory); the counts add up
+    # to the same u whatever the number, so every engine gets the same model from the same sample.
+    u_chunks = 10
 
     def db_api(self):
         from splink import DuckDBAPI
@@ -94,11 +117,32 @@ class Engine:
 
 
 class SparkEngine(Engine):
-    """Spark (FAIRDEBT_BATCH_ENGINE=spark). pyspark is an optional dependency: not installed by default."""
+    """Splink's Spark backend (FAIRDEBT_BATCH_ENGINE=spark), in local mode unless told otherwise.
+
+    One SparkSession per process, started on first use and kept for the next run (a JVM takes
+    seconds to start); `stop_spark()` ends it (also at exit). A session something else in the
+    process started is used as it is, and left running. Local mode touches no network: the driver
+    binds to 127.0.0.1, the UI is off (no port), and Spark's scratch space, warehouse and Splink's
+    checkpoints live in one temporary directory of this process (removed when the session stops),
+    so two processes (two pytest-xdist workers) never share files or ports. Splink's Scala
+    similarity UDFs (jaro_winkler and the like, in a jar Splink ships) are not registered: every
+    level here is an exact match on a token, so no jar is loaded and nothing is downloaded.
+
+    Environment: FAIRDEBT_SPARK_MASTER (default local[2]), FAIRDEBT_SPARK_PARTITIONS (shuffle
+    partitions, default 2), FAIRDEBT_SPARK_DRIVER_MEMORY (default Spark's), FAIRDEBT_SPARK_TMP (the
+    parent of the scratch directory, default the system's temporary directory),
+    FAIRDEBT_SPARK_LINEAGE (how Splink breaks Spark's lineage between steps: parquet, the default,
+    writes each intermediate table to the scratch directory; persist keeps them in memory).
+    """
 
     name = "spark"
+    u_chunks = 1  # each Spark query costs a fixed half second or so: one pass per comparison
+    _session = None
+    _owned = False  # whether this module started the session (and so stops it)
+    _scratch: str | None = None
 
-    def db_api(self):
+    @classmethod
+    def session(cls):
         try:
             from pyspark.sql import SparkSession
         except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -106,25 +150,88 @@ class SparkEngine(Engine):
                 f"{ENGINE_ENV}=spark needs pyspark, which is not installed. Install it with "
                 "`pip install 'pyspark>=4,<5'` (and Java 17), or unset the variable to use DuckDB."
             ) from exc
-        from splink import SparkAPI
+        spark = cls._session
+        if spark is not None and not spark.sparkContext._jsc.sc().isStopped():
+            return spark
+        import atexit
+        import tempfile
 
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        spark = (
-            SparkSession.builder.master(os.environ.get("FAIRDEBT_SPARK_MASTER", "local[2]"))
+        if cls._scratch is None:
+            cls._scratch = tempfile.mkdtemp(prefix="fairdebt-spark-", dir=os.environ.get("FAIRDEBT_SPARK_TMP") or None)
+            atexit.register(stop_spark)
+        scratch = cls._scratch
+        master = os.environ.get("FAIRDEBT_SPARK_MASTER", "local[2]")
+        partitions = os.environ.get("FAIRDEBT_SPARK_PARTITIONS", "2")
+        active = SparkSession.getActiveSession()
+        cls._owned = active is None
+        builder = (
+            SparkSession.builder.master(master)
             .appName("fairdebt-linkage")
             .config("spark.ui.enabled", "false")
-            .config("spark.sql.shuffle.partitions", os.environ.get("FAIRDEBT_SPARK_PARTITIONS", "2"))
-            .getOrCreate()
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.local.dir", os.path.join(scratch, "local"))
+            .config("spark.sql.warehouse.dir", os.path.join(scratch, "warehouse"))
+            .config("spark.jars.ivy", os.path.join(scratch, "ivy"))  # never ~/.ivy2; nothing is fetched
+            .config("spark.sql.shuffle.partitions", partitions)
+            .config("spark.default.parallelism", partitions)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.adaptive.enabled", "true")
         )
-        return SparkAPI(spark_session=spark)
+        if master.startswith("local"):  # loopback only: nothing listens beyond this machine
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+        if os.environ.get("FAIRDEBT_SPARK_DRIVER_MEMORY"):
+            builder = builder.config("spark.driver.memory", os.environ["FAIRDEBT_SPARK_DRIVER_MEMORY"])
+        spark = builder.getOrCreate() if active is None else active
+        spark.conf.set("spark.sql.shuffle.partitions", partitions)
+        spark.sparkContext.setCheckpointDir(os.path.join(scratch, "checkpoints"))
+        if cls._owned:
+            spark.sparkContext.setLogLevel("ERROR")
+        cls._session = spark
+        return spark
 
-    # register: as for DuckDB (Splink hands the Arrow table to spark.createDataFrame on Spark 4)
+    def db_api(self):
+        from splink import SparkAPI
 
-    def to_polars(self, sdf) -> pl.DataFrame:  # pragma: no cover - needs pyspark
+        spark = self.session()
+        # Intermediate tables (blocked pairs, comparison vectors, predictions) are written to parquet
+        # in the scratch directory, which breaks Spark's lineage (Splink's default off Databricks).
+        api = SparkAPI(spark_session=spark, break_lineage_method=os.environ.get("FAIRDEBT_SPARK_LINEAGE", "parquet"),
+                       register_udfs_automatically=False,
+                       num_partitions_on_repartition=max(1, int(spark.conf.get("spark.sql.shuffle.partitions"))))
+        api.fairdebt_views_before = {t.name for t in spark.catalog.listTables() if t.isTemporary}
+        return api
+
+    # register: as for DuckDB (Splink hands the Arrow table to spark.createDataFrame, which takes Arrow on Spark 4)
+
+    def to_polars(self, sdf) -> pl.DataFrame:
         return pl.from_arrow(sdf.as_spark_dataframe().toArrow())  # Spark >= 4
 
-    def close(self, db_api) -> None:  # pragma: no cover - the session is shared
-        pass
+    def close(self, db_api) -> None:
+        """Drop the temporary views this run made (the session stays for the next run)."""
+        try:
+            spark = db_api.spark
+            before = getattr(db_api, "fairdebt_views_before", set())
+            for table in spark.catalog.listTables():
+                if table.isTemporary and table.name not in before:
+                    spark.catalog.dropTempView(table.name)
+        except Exception:  # pragma: no cover - best effort
+            pass
+
+
+def stop_spark() -> None:
+    """Stop the linkage SparkSession, if this module started one, and remove its scratch directory."""
+    import shutil
+
+    spark, SparkEngine._session = SparkEngine._session, None
+    if spark is not None and SparkEngine._owned:
+        try:
+            spark.stop()
+        except Exception:  # pragma: no cover - best effort
+            pass
+    if SparkEngine._scratch is not None:
+        shutil.rmtree(SparkEngine._scratch, ignore_errors=True)
+        SparkEngine._scratch = None
 
 
 def engine(name: str | None = None) -> Engine:
@@ -138,20 +245,23 @@ def engine(name: str | None = None) -> Engine:
 
 
 # ---------------------------------------------------------------------------------------- input
-def parties_frame(records: Iterable[dict], tokeniser: identity.Tokeniser) -> pl.DataFrame:
+def parties_frame(records: Iterable[dict], tokeniser: identity.Tokeniser, *, all_records: bool = False) -> pl.DataFrame:
     """Tokenise canonical records (party_id, system, party_ref + identifier fields) into the
     frame linkage takes: party_id, system, party_ref, token_key_id and the tok_* columns.
 
-    A party_id given more than once keeps its first record (as ingest keeps a party's first row).
+    A party_id given more than once keeps its first record (as ingest keeps a party's first row),
+    unless `all_records`: then every distinct record of the party is kept (a party on several
+    accounts may be recorded at several addresses), one row each.
     """
     rows: list[dict] = []
-    seen: set[int] = set()
+    seen: set = set()
     for record in records:
         party_id = int(record["party_id"])
-        if party_id in seen:
-            continue
-        seen.add(party_id)
         tokens = tokeniser.tokenise(record)
+        key = (party_id, *(tokens[c] for c in TOKEN_COLUMNS)) if all_records else party_id
+        if key in seen:
+            continue
+        seen.add(key)
         row = {"party_id": party_id, "system": str(record["system"]), "party_ref": str(record["party_ref"]),
                "token_key_id": tokeniser.key_id}
         row.update({c: tokens[c] for c in TOKEN_COLUMNS})
@@ -161,10 +271,14 @@ def parties_frame(records: Iterable[dict], tokeniser: identity.Tokeniser) -> pl.
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def linkage_input(parties: pl.DataFrame) -> pl.DataFrame:
-    """The frame that reaches Splink: party_id, system and the token columns, nothing else.
+def linkage_input(parties: pl.DataFrame, accounts: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The frame that reaches Splink: record_id, party_id, system and the token columns
+    (LINKAGE_COLUMNS), nothing else; one row per distinct record of a party.
 
-    Refuses raw identifiers outright, and tokens made under different keys (they never agree).
+    A party may come with several records (rows with the same party_id: the addresses of its
+    accounts, say); a party with joint account holders (`accounts`) gets its records once per
+    joint holder's name (tok_co_holder, see co_holders). Refuses raw identifiers outright, and
+    tokens made under different keys (they never agree).
     """
     raw = [c for c in parties.columns if c in identity.IDENTIFIER_FIELDS]
     if raw:
@@ -184,10 +298,68 @@ def linkage_input(parties: pl.DataFrame) -> pl.DataFrame:
         pl.col("party_id").cast(pl.Int64),
         pl.col("system").cast(pl.Utf8),
         *[pl.when(pl.col(c).cast(pl.Utf8) == "").then(None).otherwise(pl.col(c).cast(pl.Utf8)).alias(c) for c in TOKEN_COLUMNS],
+    ).unique()
+    if frame.select(pl.col("system").n_unique().over("party_id") > 1).to_series().any():
+        raise ValueError("a party_id's records must all come from one system")
+    holders = co_holders(frame, accounts)
+    if holders.height:
+        frame = frame.join(holders, on="party_id", how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, pl.Utf8).alias(CO_HOLDER))
+    # Record ids follow the records' content, not the order they came in: a rerun gives the same ids.
+    frame = frame.sort(["party_id", *LINKAGE_COLUMNS], nulls_last=False)
+    return frame.with_row_index(RECORD_ID, offset=1).select(
+        pl.col(RECORD_ID).cast(pl.Int64), "party_id", "system", *LINKAGE_COLUMNS)
+
+
+def co_holders(frame: pl.DataFrame, accounts: pl.DataFrame | None) -> pl.DataFrame:
+    """party_id, tok_co_holder: for each party, the name of each other holder of an account it
+    holds (at most MAX_CO_HOLDERS, the same ones every run).
+
+    The name is the holder's canonical forename and Soundex surname tokens, joined (so still only
+    tokens). John Smith, council tax payer with Mary Smith, and John Smith, tenant with Mary Smith,
+    are more likely one man than John Smith and John Smith at two addresses: two people of one name
+    are common, two couples of the same two names rarer (though not rare in a close community:
+    decision 0006). `accounts`: party_id, account_id (any type), one row per holder of an account.
+    """
+    schema = {"party_id": pl.Int64, CO_HOLDER: pl.Utf8}
+    if accounts is None or accounts.height == 0:
+        return pl.DataFrame(schema=schema)
+    held = _holdings(accounts).filter(pl.col("party_id").is_in(frame["party_id"].implode()))
+    names = (
+        frame.sort(["party_id", *TOKEN_COLUMNS], nulls_last=True)
+        .group_by("party_id", maintain_order=True)
+        .agg(pl.col("tok_forename_canonical").drop_nulls().first(), pl.col("tok_surname_phonetic").drop_nulls().first())
+        .drop_nulls()
+        .select(pl.col("party_id").alias("other"),
+                pl.concat_str(["tok_forename_canonical", "tok_surname_phonetic"], separator=".").alias(CO_HOLDER))
     )
-    if frame["party_id"].n_unique() != frame.height:
-        raise ValueError("party_id must be unique")
-    return frame.sort("party_id")
+    pairs = held.join(held, on="account_id", suffix="_o").filter(pl.col("party_id") != pl.col("party_id_o"))
+    out = (
+        pairs.select("party_id", pl.col("party_id_o").alias("other")).unique()
+        .join(names, on="other")
+        .select("party_id", CO_HOLDER).unique()
+        .sort("party_id", CO_HOLDER)
+        .group_by("party_id", maintain_order=True).head(MAX_CO_HOLDERS)
+    )
+    return out.select(pl.col("party_id").cast(pl.Int64), pl.col(CO_HOLDER).cast(pl.Utf8))
+
+
+def _holdings(accounts: pl.DataFrame) -> pl.DataFrame:
+    if not {"party_id", "account_id"} <= set(accounts.columns):
+        raise ValueError("accounts need party_id and account_id columns (one row per holder of an account)")
+    return accounts.select(pl.col("party_id").cast(pl.Int64), pl.col("account_id").cast(pl.Utf8)).drop_nulls().unique()
+
+
+def joint_holders(accounts: pl.DataFrame | None, party_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
+    """(party_id_a, party_id_b), a < b: the pairs of parties that hold an account together."""
+    if accounts is None or accounts.height == 0:
+        return []
+    held = _holdings(accounts)
+    if party_ids is not None:
+        held = held.filter(pl.col("party_id").is_in(pl.Series(list(party_ids), dtype=pl.Int64).implode()))
+    pairs = held.join(held, on="account_id", suffix="_o").filter(pl.col("party_id") < pl.col("party_id_o"))
+    return list(pairs.select("party_id", "party_id_o").unique().sort("party_id", "party_id_o").iter_rows())
 
 
 # ---------------------------------------------------------------------------------------- the model
@@ -309,6 +481,17 @@ COMPARISONS: list[dict] = [
             _level(ELSE, "email differs", m_probability=0.1),
         ],
     },
+    {
+        # Each holds an account with someone of the same name (see co_holders); u given the same
+        # name of their own is measured on negative controls (CONDITIONAL_U_LEVELS).
+        "output_column_name": "co_holder",
+        "comparison_description": "joint account holder",
+        "comparison_levels": [
+            _null(_either_null(CO_HOLDER), "no joint account holder"),
+            _level(_eq(CO_HOLDER), "joint account holder's name", m_probability=0.6),
+            _level(ELSE, "joint account holders differ", m_probability=0.4),
+        ],
+    },
 ]
 # Each level's m_probability above is a prior: where training leaves a level unobserved (small or
 # sparse data), the prior stands, rather than Splink's "not observed" m of 1e-6 (which would make,
@@ -317,7 +500,8 @@ UNOBSERVED_M = 1e-6
 
 # Candidate pairs: every rule is an equi-join on tokens, so the work grows with the block sizes,
 # not with the square of the records. Together they cover every pair that shares an identifier
-# (NI number, date of birth, phone, email) or an address; names alone never make a pair.
+# (NI number, date of birth, phone, email), an address, or a joint account holder's name; names
+# alone never make a pair. (Records of one party are never paired: see _rule_sql.)
 BLOCKING_RULES: list[list[str]] = [
     ["tok_nino"],
     ["tok_dob"],
@@ -328,6 +512,7 @@ BLOCKING_RULES: list[list[str]] = [
     ["tok_postcode", "tok_surname_phonetic"],
     ["tok_postcode", "tok_forename_canonical"],
     ["tok_surname_phonetic", "tok_dob_year_month"],
+    [CO_HOLDER, "tok_first_initial"],
 ]
 
 # EM: each rule leaves the comparisons it does not fix free to be estimated.
@@ -354,19 +539,21 @@ def settings() -> dict:
     """The untrained Splink settings (plain JSON: comparisons and blocking rules as SQL)."""
     return {
         "link_type": "dedupe_only",
-        "unique_id_column_name": "party_id",
+        "unique_id_column_name": RECORD_ID,
         "comparisons": copy.deepcopy(COMPARISONS),
         "blocking_rules_to_generate_predictions": [_rule_sql(r) for r in BLOCKING_RULES],
         "retain_matching_columns": True,  # keeps the gamma (level) columns the explanations need
         "retain_intermediate_calculation_columns": True,
-        "additional_columns_to_retain": ["system"],
+        "additional_columns_to_retain": ["party_id", "system"],
         "max_iterations": 20,
         "em_convergence": 0.001,
     }
 
 
 def _rule_sql(cols: Sequence[str]) -> str:
-    return " AND ".join(f"l.{c} = r.{c}" for c in cols)
+    """An equi-join on tokens, between records of two different parties (a party's own records
+    are one party already, and would teach training nothing true about two records of a person)."""
+    return " AND ".join([*(f"l.{c} = r.{c}" for c in cols), "l.party_id <> r.party_id"])
 
 
 def _splink_settings(model: dict) -> dict:
@@ -378,6 +565,9 @@ def _splink_settings(model: dict) -> dict:
         {k: v for k, v in rule.items() if k != "sql_dialect"} if isinstance(rule, dict) else rule
         for rule in settings_dict.get("blocking_rules_to_generate_predictions", [])
     ]
+    # A model of format /1 took one record per party, with party_id as Splink's unique id.
+    out["unique_id_column_name"] = RECORD_ID
+    out["additional_columns_to_retain"] = ["party_id", *[c for c in out.get("additional_columns_to_retain", []) if c != "party_id"]]
     return out
 
 
@@ -415,6 +605,7 @@ def _override_list(overrides) -> list[tuple[int, int, str, str]]:
 def link(
     parties: pl.DataFrame,
     *,
+    accounts: pl.DataFrame | None = None,
     overrides: Sequence[tuple] = (),
     model: dict | None = None,
     threshold: float | None = None,
@@ -424,6 +615,9 @@ def link(
 ) -> LinkResult:
     """Cluster all parties into people.
 
+    `parties`: one row per record of a party (usually one per party; see linkage_input).
+    `accounts`: party_id, account_id, one row per holder of an account (optional): joint holders'
+    names are evidence (co_holders), and two joint holders of one account are two people.
     `model`: a trained model artefact (LinkResult.model) to reuse; without one, a model is trained
     on `parties` (no labels). `overrides`: (party_id_a, party_id_b, "link"|"unlink"[, reason]),
     applied on every run, so officers' decisions survive re-runs. `threshold`: the match
@@ -433,7 +627,7 @@ def link(
     t0 = time.perf_counter()
     if threshold is None:
         threshold = float((model or {}).get("threshold", DEFAULT_THRESHOLD))
-    frame = linkage_input(parties)
+    frame = linkage_input(parties, accounts)
     eng = engine(engine_name)
     from splink import Linker
 
@@ -442,7 +636,7 @@ def link(
         table = eng.register(db_api, frame, "parties")
         if model is None:
             linker = Linker(table, settings(), log_level=SPLINK_LOG_LEVEL)
-            _train(linker, u_max_pairs=u_max_pairs, seed=seed)
+            _train(linker, eng, u_max_pairs=u_max_pairs, seed=seed)
             trained = _with_priors(linker.misc.save_model_to_json())
             controls = _set_conditional_u(trained, linker, eng, table.physical_name, frame.height)
             linker = Linker(table, trained, log_level=SPLINK_LOG_LEVEL)
@@ -459,7 +653,7 @@ def link(
         eng.close(db_api)
     t2 = time.perf_counter()
     ov = _override_list(overrides)
-    clusters, pairs = _cluster(frame.select("party_id", "tok_nino", "tok_dob_year"), scored, ov, threshold)
+    clusters, pairs = _cluster(_party_facts(frame), scored, ov, threshold, joint=joint_holders(accounts))
     timings["cluster_s"] = time.perf_counter() - t2
     timings["total_s"] = time.perf_counter() - t0
     artefact = model if (model is not None and "settings" in model) else _artefact(trained, threshold, controls)
@@ -473,6 +667,7 @@ def link_new(
     new_party_ids: Iterable[int],
     model: dict,
     *,
+    accounts: pl.DataFrame | None = None,
     overrides: Sequence[tuple] = (),
     threshold: float | None = None,
     engine_name: str | None = None,
@@ -480,15 +675,16 @@ def link_new(
     """Link new parties against everything with a saved model, without retraining.
 
     `existing_clusters`: party_id, cluster_id of the parties already clustered (a previous
-    LinkResult.clusters); `parties`: all parties, old and new. Only pairs involving a new party
-    are scored. Existing clusters stay as they are (and keep their ids); a new party joins the
-    cluster it links to, or starts its own (id: its smallest party_id). A new party that links
-    two existing clusters merges them under the smaller cluster id.
+    LinkResult.clusters); `parties`: all parties (their records), old and new; `accounts`: as for
+    `link`, old and new. Only pairs involving a new party are scored. Existing clusters stay as
+    they are (and keep their ids); a new party joins the cluster it links to, or starts its own
+    (id: its smallest party_id). A new party that links two existing clusters merges them under
+    the smaller cluster id.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     threshold = float(threshold if threshold is not None else model.get("threshold", DEFAULT_THRESHOLD))
-    frame = linkage_input(parties)
+    frame = linkage_input(parties, accounts)
     ov = _override_list(overrides)
     existing = existing_clusters.select(pl.col("party_id").cast(pl.Int64), pl.col("cluster_id").cast(pl.Int64))
     existing = existing.filter(pl.col("party_id").is_in(frame["party_id"].implode()))
@@ -526,13 +722,14 @@ def link_new(
     finally:
         eng.close(db_api)
     timings["predict_s"] = time.perf_counter() - t0
-    scored = pl.concat([_scored_pairs(f, trained) for f in scored_frames], how="vertical") if scored_frames else _scored_pairs(None, trained)
+    scored = (_best_per_party_pair(pl.concat([_scored_pairs(f, trained) for f in scored_frames], how="vertical"))
+              if scored_frames else _scored_pairs(None, trained))
     t1 = time.perf_counter()
-    clusters, pairs = _cluster(frame.select("party_id", "tok_nino", "tok_dob_year"), scored, ov, threshold, existing=existing)
+    clusters, pairs = _cluster(_party_facts(frame), scored, ov, threshold, existing=existing, joint=joint_holders(accounts))
     timings["cluster_s"] = time.perf_counter() - t1
     timings["total_s"] = time.perf_counter() - t0
     return LinkResult(clusters=clusters, pairs=pairs, model=model, timings=timings,
-                      counts=_counts(frame, clusters, pairs, ov) | {"threshold": threshold, "new_parties": new.height})
+                      counts=_counts(frame, clusters, pairs, ov) | {"threshold": threshold, "new_parties": int(new["party_id"].n_unique())})
 
 
 def _floor(threshold: float) -> float:
@@ -550,15 +747,16 @@ def _tf_columns(splink_settings: dict) -> list[str]:
     return cols
 
 
-def _train(linker, *, u_max_pairs: float, seed: int) -> None:
-    from splink import block_on
-
+def _train(linker, eng: Engine, *, u_max_pairs: float, seed: int) -> None:
     training = linker.training
     training.estimate_probability_two_random_records_match([_rule_sql(r) for r in PRIOR_RULES], recall=PRIOR_RECALL)
-    training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+    # Every sampled pair is counted (no early stop once each level has been seen 100 times, Splink's
+    # default, which makes u depend on how the sample was cut into chunks).
+    training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed, num_chunks=eng.u_chunks,
+                                              min_count_per_level=None)
     for rule in TRAINING_RULES:
         training.estimate_parameters_using_expectation_maximisation(
-            block_on(*rule), estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
+            _rule_sql(rule), estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
         )
 
 
@@ -572,6 +770,8 @@ CONDITIONAL_U_LEVELS = [
     ("surname", 1, f"l.tok_house_postcode = r.tok_house_postcode AND {_NOT_SAME_UPRN}", "tok_surname"),
     ("phone", 0, "l.tok_uprn = r.tok_uprn", "tok_phone"),
     ("phone", 0, f"l.tok_house_postcode = r.tok_house_postcode AND {_NOT_SAME_UPRN}", "tok_phone"),
+    # Two Mohammed Ahmeds may both hold an account with a Fatima Begum: measured among namesakes.
+    ("co_holder", 0, "l.tok_surname = r.tok_surname AND l.tok_forename = r.tok_forename", CO_HOLDER),
 ]
 NEGATIVE_CONTROL_SAMPLE = 60_000  # records on the left of a negative-control join, at most
 # Certainly two different people: different NI numbers, or different years of birth.
@@ -606,6 +806,8 @@ def _set_conditional_u(trained: dict, linker, eng: Engine, table_name: str, n_re
     comparisons = {c["output_column_name"]: c for c in trained["comparisons"]}
     out: dict[str, dict] = {}
     for (name, index), (n, k) in counts.items():
+        if n == 0:
+            continue  # no such pairs here (no joint holders given, say): random sampling's u stands
         levels = [lv for lv in comparisons[name]["comparison_levels"] if not lv.get("is_null_level")]
         u = (k + 0.5) / (n + 1.0)
         levels[index]["u_probability"] = u
@@ -656,7 +858,8 @@ def _level_labels(splink_settings: dict) -> dict[str, dict[int, str]]:
 
 
 def _scored_pairs(predictions: pl.DataFrame | None, trained: dict) -> pl.DataFrame:
-    """party_id_l, party_id_r, match_weight, match_probability, agreeing (strongest evidence first)."""
+    """party_id_l, party_id_r, match_weight, match_probability, agreeing (strongest evidence first):
+    one row per pair of parties, from the best-scored pair of their records."""
     schema = {"party_id_l": pl.Int64, "party_id_r": pl.Int64, "match_weight": pl.Float64,
               "match_probability": pl.Float64, "agreeing": pl.Utf8}
     if predictions is None or predictions.height == 0:
@@ -684,19 +887,35 @@ def _scored_pairs(predictions: pl.DataFrame | None, trained: dict) -> pl.DataFra
     ).drop("_ev")
     lo = pl.min_horizontal("party_id_l", "party_id_r")
     hi = pl.max_horizontal("party_id_l", "party_id_r")
-    return frame.with_columns(lo.alias("party_id_l"), hi.alias("party_id_r")).select(list(schema))
+    frame = frame.filter(pl.col("party_id_l") != pl.col("party_id_r"))
+    return _best_per_party_pair(frame.with_columns(lo.alias("party_id_l"), hi.alias("party_id_r")).select(list(schema)))
+
+
+def _best_per_party_pair(scored: pl.DataFrame) -> pl.DataFrame:
+    """Two parties are as alike as their most alike records (ties: the first explanation in order)."""
+    return (scored.sort(["party_id_l", "party_id_r", "match_weight", "agreeing"], descending=[False, False, True, False],
+                        nulls_last=True)
+            .unique(["party_id_l", "party_id_r"], keep="first", maintain_order=True))
 
 
 # ---------------------------------------------------------------------------------------- clustering
-class _Forest:
-    """Union-find over record positions, with per-cluster constraints."""
+def _party_facts(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per party, by party_id: the NI numbers and years of birth its records give."""
+    return (frame.group_by("party_id")
+            .agg(pl.col("tok_nino").drop_nulls().unique().sort(), pl.col("tok_dob_year").drop_nulls().unique().sort())
+            .sort("party_id"))
 
-    def __init__(self, n: int, ninos: list, birth_years: list):
+
+class _Forest:
+    """Union-find over party positions, with per-cluster constraints."""
+
+    def __init__(self, n: int, ninos: list[list], birth_years: list[list]):
         self.parent = list(range(n))
         self.size = [1] * n
-        self.ninos: dict[int, set] = {i: {v} for i, v in enumerate(ninos) if v is not None}
-        self.years: dict[int, set] = {i: {v} for i, v in enumerate(birth_years) if v is not None}
+        self.ninos: dict[int, set] = {i: set(v) for i, v in enumerate(ninos) if v}
+        self.years: dict[int, set] = {i: set(v) for i, v in enumerate(birth_years) if v}
         self.apart: dict[int, set[int]] = {}  # root -> positions it must never share a cluster with
+        self.joint: dict[int, set[int]] = {}  # root -> positions holding an account with one of its parties
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -711,14 +930,25 @@ class _Forest:
         self.apart.setdefault(self.find(a), set()).add(b)
         self.apart.setdefault(self.find(b), set()).add(a)
 
+    def joint_holders(self, a: int, b: int) -> None:
+        self.joint.setdefault(self.find(a), set()).add(b)
+        self.joint.setdefault(self.find(b), set()).add(a)
+
+    def _meets(self, store: dict[int, set[int]], ra: int, rb: int) -> bool:
+        for x, y in ((ra, rb), (rb, ra)):
+            for other in store.get(x, ()):
+                if self.find(other) == y:
+                    return True
+        return False
+
     def why_not(self, ra: int, rb: int, weight: float) -> str | None:
         """Why roots ra and rb must stay apart, or None."""
-        for x, y in ((ra, rb), (rb, ra)):
-            for other in self.apart.get(x, ()):
-                if self.find(other) == y:
-                    return "officer unlink"
+        if self._meets(self.apart, ra, rb):
+            return "officer unlink"
         if weight == math.inf:
-            return None
+            return None  # an officer's link overrides everything but an officer's unlink
+        if self._meets(self.joint, ra, rb):
+            return "joint holders of one account"
         na, nb = self.ninos.get(ra), self.ninos.get(rb)
         if na and nb and na.isdisjoint(nb) and weight < NINO_CONFLICT_OVERRIDE_WEIGHT:
             return "different NI numbers"
@@ -732,7 +962,7 @@ class _Forest:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
-        for store in (self.ninos, self.years, self.apart):
+        for store in (self.ninos, self.years, self.apart, self.joint):
             moved = store.pop(rb, None)
             if moved:
                 store.setdefault(ra, set()).update(moved)
@@ -740,19 +970,24 @@ class _Forest:
 
 
 def _cluster(
-    records: pl.DataFrame,
+    parties: pl.DataFrame,
     scored: pl.DataFrame,
     overrides: list[tuple[int, int, str, str]],
     threshold: float,
     existing: pl.DataFrame | None = None,
+    joint: Sequence[tuple[int, int]] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    ids = records["party_id"].to_list()
+    ids = parties["party_id"].to_list()
     pos = {pid: i for i, pid in enumerate(ids)}
-    forest = _Forest(len(ids), records["tok_nino"].to_list(), records["tok_dob_year"].to_list())
+    forest = _Forest(len(ids), parties["tok_nino"].to_list(), parties["tok_dob_year"].to_list())
     unlinked = {(a, b) for a, b, kind, _ in overrides if kind == "unlink"}
     for a, b, kind, _ in overrides:
         if kind == "unlink" and a in pos and b in pos:
             forest.keep_apart(pos[a], pos[b])
+    # Two holders of one account are two people (joint liability): only an officer can say otherwise.
+    for a, b in joint:
+        if a in pos and b in pos:
+            forest.joint_holders(pos[a], pos[b])
 
     # Existing clusters (incremental linking) are taken as they are, before any new link.
     if existing is not None and existing.height:
@@ -843,7 +1078,8 @@ def _cluster(
 def _counts(frame: pl.DataFrame, clusters: pl.DataFrame, pairs: pl.DataFrame, overrides) -> dict:
     sizes = clusters.group_by("cluster_id").len()
     return {
-        "parties": frame.height,
+        "parties": clusters.height,
+        "linkage_rows": frame.height,  # rows Splink compared: a party's records, once per joint holder's name
         "clusters": sizes.height,
         "multi_party_clusters": sizes.filter(pl.col("len") > 1).height,
         "largest_cluster": int(sizes["len"].max() or 0),
@@ -878,15 +1114,18 @@ def evaluate(clusters: pl.DataFrame, truth: pl.DataFrame) -> dict:
             "pairs_correct": correct, "records": both.height}
 
 
-def ceiling(parties: pl.DataFrame, truth: pl.DataFrame) -> float:  # pragma: no cover - analysis helper for the bench
+def ceiling(parties: pl.DataFrame, truth: pl.DataFrame, accounts: pl.DataFrame | None = None) -> float:  # pragma: no cover - analysis helper for the bench
     """The best pairwise recall any linkage that never links on names alone could reach here.
 
-    Links every true pair that shares an identifier or an address token (an oracle does the
-    classifying), then closes transitively.
+    Links every true pair whose records share an identifier, an address token or (given
+    `accounts`) a joint account holder's name (an oracle does the classifying), then closes
+    transitively.
     """
-    frame = parties.join(truth.select("resident_id", "system", "party_ref"), on=["system", "party_ref"])
-    evidence = ["tok_nino", "tok_dob", "tok_phone", "tok_email", "tok_uprn", "tok_postcode"]
-    ids = frame["party_id"].to_list()
+    frame = linkage_input(parties, accounts).join(
+        parties.select("party_id", "party_ref").unique("party_id"), on="party_id").join(
+        truth.select("resident_id", "system", "party_ref"), on=["system", "party_ref"])
+    evidence = ["tok_nino", "tok_dob", "tok_phone", "tok_email", "tok_uprn", "tok_postcode", CO_HOLDER]
+    ids = frame["party_id"].unique().sort().to_list()
     pos = {p: i for i, p in enumerate(ids)}
     parent = list(range(len(ids)))
 
@@ -897,14 +1136,14 @@ def ceiling(parties: pl.DataFrame, truth: pl.DataFrame) -> float:  # pragma: no 
         return x
 
     for col in evidence:
-        groups = frame.filter(pl.col(col).is_not_null()).group_by("resident_id", col).agg(pl.col("party_id"))
+        groups = frame.filter(pl.col(col).is_not_null()).group_by("resident_id", col).agg(pl.col("party_id").unique())
         for members in groups["party_id"].to_list():
             for m in members[1:]:
                 ra, rb = find(pos[members[0]]), find(pos[m])
                 if ra != rb:
                     parent[rb] = ra
-    roots = frame.select("party_id", "system", "party_ref").with_columns(
-        pl.Series("cluster_id", [find(pos[p]) for p in ids], dtype=pl.Int64))
+    roots = frame.unique("party_id").select("party_id", "system", "party_ref").with_columns(
+        pl.col("party_id").replace_strict({p: find(pos[p]) for p in ids}, return_dtype=pl.Int64).alias("cluster_id"))
     return evaluate(roots, truth)["recall"]
 
 

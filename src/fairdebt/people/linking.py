@@ -22,6 +22,13 @@ def parties_frame() -> pl.DataFrame:
     return frame.rename({"id": "party_id"})
 
 
+def accounts_frame() -> pl.DataFrame:
+    """party_id, account_id: who is liable on which account (joint holders' names are evidence,
+    and two holders of one account are two people)."""
+    return loader.pull("SELECT party_id, account_id FROM accounts_accountparty", [],
+                       {"party_id": pl.Int64, "account_id": pl.Int64})
+
+
 def overrides() -> list[tuple]:
     return [(o.party_a_id, o.party_b_id, o.kind, o.reason) for o in LinkOverride.objects.order_by("at", "id")]
 
@@ -44,7 +51,7 @@ def run_new() -> LinkageRun:
     existing = pl.DataFrame(
         list(Party.objects.filter(id__lte=since).values_list("id", "person_id")), schema={"party_id": pl.Int64, "cluster_id": pl.Int64}, orient="row"
     )
-    result = linkage.link_new(existing, parties, new_ids, previous.model, overrides=overrides())
+    result = linkage.link_new(existing, parties, new_ids, previous.model, accounts=accounts_frame(), overrides=overrides())
     with transaction.atomic():
         moved, created = _assign_people(result.clusters)
         _store_pairs(record, result.pairs)
@@ -67,7 +74,7 @@ def run(*, retrain: bool = False) -> LinkageRun:
         record.finished_at = timezone.now()
         record.save()
         return record
-    result = linkage.link(parties, overrides=overrides(), model=model)
+    result = linkage.link(parties, accounts=accounts_frame(), overrides=overrides(), model=model)
     with transaction.atomic():
         moved, created = _assign_people(result.clusters)
         PartyLink.objects.all().delete()  # a cache of the latest run's evidence
