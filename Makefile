@@ -24,9 +24,13 @@ test-postgres:
 	FAIRDEBT_HOME=$$(mktemp -d -t fairdebt-test.XXXXXX) $(BIN)/python -m fairdebt.testing.pgcluster -- \
 		$(PYTEST) -n 2 tests/integration
 
+BENCH_DWP ?= var/bench/dwp
+
 bench: install
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/synth_dwp.py
+	$(BIN)/python bench/synth_dwp.py --out $(BENCH_DWP)
+	$(BIN)/python bench/prioritise.py --dwp $(BENCH_DWP) --debts 1000000 --postgres
+	$(BIN)/python bench/prioritise.py --dwp $(BENCH_DWP)
 	$(BIN)/python bench/linkage.py
 	$(BIN)/python bench/single_view.py
 
