@@ -73,10 +73,10 @@ class Command(BaseCommand):
         from fairdebt.worklists.models import Officer
 
         team = [
-            (demo_user, "Income", ["prevent", "resolve", "recover"], ["vulnerability"], 150),
-            ("priya.prevent", "Prevent", ["prevent"], [], 120),
-            ("sam.resolve", "Resolve", ["resolve"], ["vulnerability"], 120),
-            ("olu.recover", "Recover", ["recover"], ["court"], 120),
+            (demo_user, "Income", ["prevent", "resolve", "recover"], ["vulnerability"], 400),
+            ("priya.prevent", "Prevent", ["prevent"], [], 300),
+            ("sam.resolve", "Resolve", ["resolve"], ["vulnerability"], 300),
+            ("olu.recover", "Recover", ["recover"], ["court"], 300),
         ]
         for who, name, workstreams, skills, capacity in team:
             if isinstance(who, str):
