@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
