@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from fairdebt.domain.summary import format_date
@@ -329,20 +329,8 @@ class HoldPolicy:
         return policy
 
     def to_dict(self) -> dict:
-        return {
-            "effects": self.effects,
-            "vulnerability_effects": self.vulnerability_effects,
-            "standard_days": self.standard_days,
-            "start_day_is_day_one": self.start_day_is_day_one,
-            "crisis_extra_days": self.crisis_extra_days,
-            "midway_review_days": list(self.midway_review_days),
-            "creditor_review_days": self.creditor_review_days,
-            "repeat_months": self.repeat_months,
-            "debt_advice_days": self.debt_advice_days,
-            "excluded_account_types": list(self.excluded_account_types),
-            "benefit_claim_account_types": list(self.benefit_claim_account_types),
-            "pause_reasons": self.pause_reasons,
-        }
+        """As JSON stores it (tuples become lists); `from_dict(to_dict())` gives the same policy."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def validate(self) -> None:
         for kind, effects in self.effects.items():

@@ -84,14 +84,13 @@ def facts(person, debt) -> tuple[PersonFacts, DebtFacts | None]:
     own = list(Hold.objects.filter(**people_q).distinct())
     debt_holds = list(Hold.objects.filter(scope_debts=True, held_debts__debt=debt).distinct()) if debt is not None else []
     own_rules, refs = _domain(own)
+    # Holds that list the debt for someone else (a joint debtor); the person's own are already in own_rules.
     debt_rules, debt_refs = _domain([h for h in debt_holds if f"H{h.pk}" not in refs])
     refs.update(debt_refs)
-    # A debt-scoped hold of the person also belongs on the debt it lists.
-    listed_on_debt = [r for r in own_rules if r.debts is not None and debt is not None and debt.pk in r.debts]
     person_facts = PersonFacts(holds=own_rules, by_ref=refs)
     if debt is None:
         return person_facts, None
-    return person_facts, DebtFacts(debt.pk, debt.account.account_type, holds=listed_on_debt + debt_rules)
+    return person_facts, DebtFacts(debt.pk, debt.account.account_type, holds=debt_rules)
 
 
 def check(

@@ -100,7 +100,15 @@ class Moratorium(models.Model):
         return self.received_on <= on and (self.last_day is None or on <= self.last_day)
 
 
+class HoldQuerySet(models.QuerySet):
+    def active(self, on: dt.date):
+        """Holds in force on `on`: started, and not yet past their last day."""
+        return self.filter(start__lte=on).filter(Q(until__isnull=True) | Q(until__gte=on))
+
+
 class Hold(models.Model):
+    objects = HoldQuerySet.as_manager()
+
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="holds")
     kind = models.CharField(max_length=24, choices=_choices(rules.HOLD_KINDS))
     reason_code = models.CharField(max_length=20, blank=True, help_text="Pause reason, insolvency type or vulnerability driver.")

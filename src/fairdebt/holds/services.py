@@ -29,21 +29,12 @@ def person_debts(person):
 
 
 def active_holds(person, on: dt.date):
-    return (
-        Hold.objects.filter(person=person, start__lte=on)
-        .filter(Q(until__isnull=True) | Q(until__gte=on))
-        .select_related("moratorium", "vulnerability")
-        .order_by("start", "id")
-    )
+    return Hold.objects.active(on).filter(person=person).select_related("moratorium", "vulnerability").order_by("start", "id")
 
 
-def holds_on_debt(debt, on: dt.date):
-    """Holds that list this debt, whoever they were placed for (joint debtors)."""
-    return (
-        Hold.objects.filter(scope_debts=True, held_debts__debt=debt, start__lte=on)
-        .filter(Q(until__isnull=True) | Q(until__gte=on))
-        .distinct()
-    )
+def vulnerable_people(on: dt.date) -> set[int]:
+    """Ids of people with a vulnerability hold in force on `on`."""
+    return set(Hold.objects.active(on).filter(kind="vulnerability").values_list("person_id", flat=True))
 
 
 @transaction.atomic
@@ -188,7 +179,7 @@ def charges_during(moratorium: Moratorium):
 
 
 def all_active(on: dt.date, kind: str = ""):
-    qs = Hold.objects.filter(start__lte=on).filter(Q(until__isnull=True) | Q(until__gte=on)).select_related("person")
+    qs = Hold.objects.active(on).select_related("person")
     return qs.filter(kind=kind) if kind else qs
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -49,7 +50,7 @@ def hold_list(request):
     ending = request.GET.get("ending") == "14"
     holds = services.ending_soon(today, 14) if ending else services.all_active(today, kind if kind in rules.HOLD_KINDS else "").order_by("-start", "-id")
     page = Paginator(holds, 50).get_page(request.GET.get("page"))
-    counts = {k: services.all_active(today, k).count() for k in rules.HOLD_KINDS}
+    counts = dict(services.all_active(today).values_list("kind").annotate(n=Count("id")).order_by())
     return render(request, "holds/list.html", {"page": page, "kind": kind, "ending": ending, "kinds": rules.HOLD_KINDS, "counts": counts, "today": today})
 
 
