@@ -51,12 +51,10 @@ def inputs(on: dt.date) -> dict[str, pa.Table]:
         [on], batch_schema("entries"),
     )
     held = sorted(held_debts(on))
-    from fairdebt.holds.models import Hold
+    from fairdebt.holds.services import vulnerable_people
     from fairdebt.outbox.models import OutboxMessage
 
-    vulnerable = sorted(set(
-        Hold.objects.filter(kind="vulnerability", start__lte=on).filter(Q(until__isnull=True) | Q(until__gte=on)).values_list("person_id", flat=True)
-    ))
+    vulnerable = sorted(vulnerable_people(on))
     contacts = list(
         OutboxMessage.objects.filter(status="sent", recipient="resident", person__isnull=False).values("person_id").annotate(last=Max("sent_at"))
     )
@@ -83,7 +81,7 @@ def held_debts(on: dt.date) -> set[int]:
     from fairdebt.holds.models import HeldDebt, Hold
 
     held: set[int] = set()
-    for hold in Hold.objects.filter(start__lte=on).filter(Q(until__isnull=True) | Q(until__gte=on)):
+    for hold in Hold.objects.active(on):
         if not _STOPPING & set(hold.effects):
             continue
         if hold.scope_debts:
@@ -120,8 +118,9 @@ def prioritise(on: dt.date | None = None) -> Run:
     tables = {name: batch.table(con, name, value) for name, value in data.items()}
     decisions = batch.run(tables["debts"], tables["entries"], tables["held"], tables["vulnerable"], tables["contacts"], on,
                           champion, challenger, seed=version.challenger_seed, percent=version.challenger_percent)
-    debt_rows = decisions.to_pyarrow().to_pylist()
-    people_rows = batch.people(batch.table(con, "decided", decisions.to_pyarrow())).to_pyarrow().to_pylist()
+    decided = decisions.to_pyarrow()  # run once; each person's lead debt is picked from these rows
+    debt_rows = decided.to_pylist()
+    people_rows = batch.people(batch.table(con, "decided", decided)).to_pyarrow().to_pylist()
     areas = dict(Party.objects.exclude(area="").values_list("person_id", "area").order_by("person_id", "id"))
     kinds = {"champion": champion, "challenger": challenger or champion}
     changed_debts = _keep_debts(debt_rows, version, on)
@@ -197,9 +196,9 @@ def allocate(on: dt.date | None = None) -> dict[str, int]:
     needs_for = (version.allocation or {}).get("needs", {"vulnerable": "vulnerability"})
     officers = {o.pk: o for o in Officer.objects.select_related("user")}
     current = {a.person_id: a for a in Allocation.objects.filter(ended_on__isnull=True)}
-    from fairdebt.holds.models import Hold
+    from fairdebt.holds.services import vulnerable_people
 
-    vulnerable = set(Hold.objects.filter(kind="vulnerability", start__lte=on).filter(Q(until__isnull=True) | Q(until__gte=on)).values_list("person_id", flat=True))
+    vulnerable = vulnerable_people(on)
     last = dict(Allocation.objects.filter(ended_on__isnull=False).order_by("person_id", "ended_on").values_list("person_id", "officer_id"))
     cases, keep = [], defaultdict(int)
     counts = {"kept": 0, "allocated": 0, "unallocated": 0, "released": 0}
