@@ -5,6 +5,8 @@ import json
 from django import forms
 from django.contrib import admin
 
+from fairdebt.config.admin import VersionedAdmin
+
 from fairdebt.domain.holds import HoldPolicy
 
 from .models import Hold, HoldPolicyVersion, Moratorium, RegisterNotice, Suppression
@@ -19,16 +21,11 @@ class HoldPolicyForm(forms.ModelForm):
 
 
 @admin.register(HoldPolicyVersion)
-class HoldPolicyVersionAdmin(admin.ModelAdmin):
+class HoldPolicyVersionAdmin(VersionedAdmin):
     form = HoldPolicyForm
     list_display = ("effective_from", "author", "note", "created_at")
 
-    def has_change_permission(self, request, obj=None):
-        return obj is None  # a version in force is never edited: add a new one
-
-    def save_model(self, request, obj, form, change):
-        obj.author = obj.author or request.user
-        super().save_model(request, obj, form, change)
+    final = True
 
 
 class ReadOnly(admin.ModelAdmin):

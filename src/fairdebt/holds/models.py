@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from fairdebt.config.models import Versioned
 from fairdebt.domain import holds as rules
 
 
@@ -26,15 +27,8 @@ def _choices(mapping):
     return [(k, v) for k, v in mapping.items()]
 
 
-class HoldPolicyVersion(models.Model):
-    effective_from = models.DateField(default=timezone.localdate)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    created_at = models.DateTimeField(auto_now_add=True)
-    note = models.CharField(max_length=500, blank=True)
+class HoldPolicyVersion(Versioned):
     data = models.JSONField(default=dict, help_text="Settings that differ from the shipped defaults (see docs/holds.md).")
-
-    class Meta:
-        ordering = ["-effective_from", "-id"]
 
     def __str__(self) -> str:
         return f"Hold policy from {self.effective_from}"
@@ -53,7 +47,7 @@ class HoldPolicyVersion(models.Model):
 
     @classmethod
     def current(cls, on: dt.date | None = None) -> tuple[rules.HoldPolicy, HoldPolicyVersion | None]:
-        version = cls.objects.filter(effective_from__lte=on or timezone.localdate()).order_by("-effective_from", "-id").first()
+        version = cls.in_force(on)
         return (version.policy if version else rules.HoldPolicy()), version
 
 

@@ -4,6 +4,8 @@
 from django import forms
 from django.contrib import admin
 
+from fairdebt.config.admin import VersionedAdmin
+
 from fairdebt.domain.prioritisation import FEATURES
 
 from .models import CaseAction, Officer, PrioritisationPolicyVersion
@@ -17,16 +19,11 @@ class PolicyForm(forms.ModelForm):
 
 
 @admin.register(PrioritisationPolicyVersion)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(VersionedAdmin):
     form = PolicyForm
     list_display = ("effective_from", "note", "author", "challenger", "challenger_percent", "created_at")
 
-    def has_change_permission(self, request, obj=None):
-        return obj is None  # add a new version instead; decisions point at the version that made them
-
-    def save_model(self, request, obj, form, change):
-        obj.author = obj.author or request.user
-        super().save_model(request, obj, form, change)
+    final = True
 
 
 @admin.register(Officer)

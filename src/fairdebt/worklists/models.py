@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from fairdebt.config.models import Versioned
 from fairdebt.domain import prioritisation as rules
 
 SEGMENTS = {"prevent": "Prevent", "resolve": "Resolve", "recover": "Recover", "none": "No work"}
@@ -38,20 +39,13 @@ def default_policy() -> dict:
     return rules.hackney_example()
 
 
-class PrioritisationPolicyVersion(models.Model):
-    effective_from = models.DateField(default=timezone.localdate)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    created_at = models.DateTimeField(auto_now_add=True)
-    note = models.CharField(max_length=500, blank=True)
+class PrioritisationPolicyVersion(Versioned):
     data = models.JSONField(default=default_policy, help_text="Weights and ordered rules (docs/prioritisation.md).")
     allocation = models.JSONField(default=dict, blank=True, help_text='Skills a case needs, e.g. {"needs": {"vulnerable": "vulnerability", "step": "court"}}')
     challenger = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                    help_text="Another version tried on a share of people (champion / challenger).")
     challenger_percent = models.PositiveSmallIntegerField(default=0)
     challenger_seed = models.CharField(max_length=40, blank=True, help_text="Keeps the split the same every night; change it to draw a new one.")
-
-    class Meta:
-        ordering = ["-effective_from", "-id"]
 
     def __str__(self) -> str:
         return f"Prioritisation policy from {self.effective_from}" + (f" ({self.note})" if self.note else "")
@@ -72,7 +66,7 @@ class PrioritisationPolicyVersion(models.Model):
 
     @classmethod
     def current(cls, on: dt.date | None = None) -> PrioritisationPolicyVersion:
-        version = cls.objects.filter(effective_from__lte=on or timezone.localdate()).order_by("-effective_from", "-id").first()
+        version = cls.in_force(on)
         if version is None:  # the shipped example, recorded so every decision names a version
             version = cls.objects.create(effective_from=dt.date(2000, 1, 1), note="the shipped example (Hackney weights)")
         return version
