@@ -63,7 +63,7 @@ def test_my_list_records_an_outcome_in_one_click(client, decided):
 
 
 def test_team_leader_marks_an_officer_away_and_cases_move(client, decided):
-    leader = sign_in(client, "change_officer")
+    sign_in(client, "change_officer")
     a = Officer.objects.create(user=User.objects.create_user("a"), workstreams=["prevent", "resolve", "recover"], skills=["vulnerability"])
     b = Officer.objects.create(user=User.objects.create_user("b"), workstreams=["prevent", "resolve", "recover"], skills=["vulnerability"])
     services.allocate()
@@ -74,7 +74,6 @@ def test_team_leader_marks_an_officer_away_and_cases_move(client, decided):
     client.post("/worklists/team", {"officer": holder.pk, "away_until": away})
     assert Allocation.objects.get(person=decided.person, ended_on__isnull=True).officer == ({a, b} - {holder}).pop()
     assert "Cases reallocated" in client.get("/worklists/team").content.decode()
-    del leader
 
 
 def test_only_team_leaders_change_absence(client, decided):

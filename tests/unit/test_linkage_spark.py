@@ -14,9 +14,7 @@ its own process with its own JVM, random ports (the UI is off) and its own scrat
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -25,18 +23,12 @@ from fairdebt.batch import linkage
 from fairdebt.domain import identity
 from fairdebt.synth.council import generate
 
+from test_linkage import _bench  # noqa: E402  (the same bench module the DuckDB tests load)
+
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.spark
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = identity.Tokeniser(b"test-linkage-spark-key" * 2, "t1")
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_linkage", ROOT / "bench" / "linkage.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

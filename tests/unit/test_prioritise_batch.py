@@ -127,7 +127,7 @@ def test_champion_challenger_split_is_reproducible_and_every_debt_is_decided_onc
         by_person.setdefault(r["person_id"], set()).add(r["variant"])
     assert all(len(v) == 1 for v in by_person.values())  # a person is in one arm, all their debts with them
     assert {r["variant"] for r in rows} <= {"champion", "challenger"}
-    leads = {r["person_id"]: r for r in batch.people(runs[0] if False else batch.run(d, e, held, vulnerable, contacts, ON, POLICY)).to_pyarrow().to_pylist()}
+    leads = {r["person_id"]: r for r in batch.people(batch.run(d, e, held, vulnerable, contacts, ON, POLICY)).to_pyarrow().to_pylist()}
     assert leads[10]["debts"] == 2 and leads[10]["lead_debt_id"] in (1, 2)
 
 
