@@ -108,3 +108,13 @@ def test_prompted_actions_and_recording_an_outcome(resident, today):
     action = services.record(officer.user, lead, outcome, "note")
     assert CaseAction.objects.get() == action and action.person == resident
     assert lead not in services.prompted(officer, today)
+
+
+def test_held_debts_follow_each_holds_scope(resident, debts, joint, today):
+    holds.place_hold(resident, "benefit_claim_pending", start=today, reason="UC claim")  # stops court only: not held
+    assert services.held_debts(today) == set()
+    holds.place_hold(joint, "dispute", start=today, reason="x", debts=[debts["CT1-24"]])
+    assert services.held_debts(today) == {debts["CT1-24"].pk}
+    holds.place_hold(resident, "pause", start=today, until=today, reason_code="POP", reason="Payday")
+    assert services.held_debts(today) == {d.pk for d in debts.values()}
+    assert services.held_debts(today + dt.timedelta(days=1)) == {debts["CT1-24"].pk}

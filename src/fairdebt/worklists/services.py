@@ -76,21 +76,31 @@ def batch_schema(name: str) -> pa.Schema:
 
 
 def held_debts(on: dt.date) -> set[int]:
-    """Debts on which a hold stops recovery today (the guard decides each action; this is the feature)."""
+    """Debts on which a hold stops recovery today (the guard decides each action; this is the feature).
+
+    Three queries whatever the number of holds; which debts a hold covers is the domain's rule
+    (`Hold.covers`), as the guard applies it."""
+    from types import SimpleNamespace
+
     from fairdebt.accounts.models import Debt
     from fairdebt.holds.models import HeldDebt, Hold
 
+    holds = [h for h in Hold.objects.active(on) if _STOPPING & set(h.effects)]
+    listed: dict[int, set[int]] = defaultdict(set)
+    for hold_id, debt_id in HeldDebt.objects.filter(hold__in=[h for h in holds if h.scope_debts]).values_list("hold_id", "debt_id"):
+        listed[hold_id].add(debt_id)
+    owed: dict[int, list] = defaultdict(list)
+    people = {h.person_id for h in holds if not h.scope_debts}
+    if people:
+        rows = Debt.objects.filter(account__liable__party__person_id__in=people).values_list(
+            "id", "account__account_type", "account__liable__party__person_id").distinct()
+        for debt_id, account_type, person_id in rows:
+            owed[person_id].append(SimpleNamespace(id=debt_id, account_type=account_type))
     held: set[int] = set()
-    for hold in Hold.objects.active(on):
-        if not _STOPPING & set(hold.effects):
-            continue
-        if hold.scope_debts:
-            held |= set(HeldDebt.objects.filter(hold=hold).values_list("debt_id", flat=True))
-        else:
-            debts = Debt.objects.filter(account__liable__party__person_id=hold.person_id)
-            if hold.account_types:
-                debts = debts.filter(account__account_type__in=hold.account_types)
-            held |= set(debts.values_list("id", flat=True))
+    for hold in holds:
+        rule = hold.rule(frozenset(listed[hold.pk]))
+        candidates = [SimpleNamespace(id=d, account_type="") for d in listed[hold.pk]] if hold.scope_debts else owed[hold.person_id]
+        held |= {d.id for d in candidates if rule.covers(d)}
     return held
 
 
