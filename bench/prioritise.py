@@ -39,6 +39,12 @@ KIND = {"OP": "charge", "REC": "payment", "ADJ": "adjustment", "REV": "reversal"
 STAGE = {"": "none", "DEA": "direct_earnings_attachment", "BEN": "deduction_from_benefit", "DD": "arrangement"}
 
 
+# Tonight's results are a working file, read once by the lead-debt step and the database writer:
+# plain encoding, no compression (dictionaries and compression of 45M distinct scores cost seconds
+# and save nothing worth keeping).
+NIGHTLY_PARQUET = "FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1"
+
+
 def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -96,9 +102,11 @@ def postgres_write(con, work: Path, policy, on: dt.date, figures: dict) -> None:
     held, vulnerable, contacts = empty_inputs(con)
     state = con.read_parquet(f"{work}/state.parquet")
     tomorrow = on + dt.timedelta(days=1)
-    later = batch._columns(batch.decide(batch.features_from_state(state, held, vulnerable, contacts, tomorrow), policy), policy, None)
+    later = batch.nightly(state, held, vulnerable, contacts, tomorrow, policy, account_types=["dwp_benefit_overpayment"])
     con.raw_sql(f"COPY ({con.compile(later)}) TO '{work}/decisions_next.parquet' (FORMAT parquet)")
-    today_t, next_t = con.read_parquet(f"{work}/decisions.parquet"), con.read_parquet(f"{work}/decisions_next.parquet")
+    # Stored as the app stores them (DebtPriority: outcomes and rule names, not numbers).
+    today_t = batch.labelled(con.read_parquet(f"{work}/decisions.parquet"), policy)
+    next_t = batch.labelled(con.read_parquet(f"{work}/decisions_next.parquet"), policy)
     with PgCluster() as pg, psycopg.connect(pg.url, autocommit=True) as db, db.cursor() as cur:
         cur.execute("""CREATE TABLE priority (debt_id BIGINT PRIMARY KEY, person_id BIGINT NOT NULL, score DOUBLE PRECISION, segment TEXT,
                        segment_rule TEXT, rag TEXT, rag_rule TEXT, action TEXT, action_rule TEXT, "overlaps" INT, variant TEXT)""")
@@ -159,7 +167,10 @@ def main() -> None:
         debts, entries = con.read_parquet(f"{work}/debts.parquet"), con.read_parquet(f"{work}/entries.parquet")
         con.raw_sql(f"COPY ({con.compile(batch.ledger_summary(entries, on))}) TO '{work}/summary.parquet' (FORMAT parquet)")
         summary = con.read_parquet(f"{work}/summary.parquet")
-        con.raw_sql(f"COPY ({con.compile(batch.state(debts, summary))}) TO '{work}/state.parquet' (FORMAT parquet)")
+        # Kept in person order (as ingest keeps it): tonight's decisions then come out in person order,
+        # and each person's lead debt is found with every one of their debts side by side.
+        state = batch.state(debts, summary).order_by("person_id", "debt_id")
+        con.raw_sql(f"COPY ({con.compile(state)}) TO '{work}/state.parquet' (FORMAT parquet)")
         figures["summary_s"] = round(time.perf_counter() - started, 2)
         print(f"summary: {figures['entries'] / figures['summary_s']:,.0f} entries/s ({figures['summary_s']} s)", flush=True)
         (work / "prepared.json").write_text(json.dumps({k: figures[k] for k in ("debts", "entries", "prepare_s", "summary_s")}))
@@ -167,18 +178,18 @@ def main() -> None:
     held, vulnerable, contacts = empty_inputs(con)
     # The nightly run over the state: features, decisions, people; results written as Parquet.
     started = time.perf_counter()
-    decisions = batch.decide(batch.features_from_state(con.read_parquet(f"{work}/state.parquet"), held, vulnerable, contacts, on), policy)
-    decisions = batch._columns(decisions, policy, None)
+    decisions = batch.nightly(con.read_parquet(f"{work}/state.parquet"), held, vulnerable, contacts, on, policy)
     # Written once, then read back for each person's lead debt: memory stays bounded at 45M debts
     # (keeping every decision in a DuckDB table instead took 19 GiB and saved only a few seconds).
-    con.raw_sql(f"COPY ({con.compile(decisions)}) TO '{work}/decisions.parquet' (FORMAT parquet)")
+    con.raw_sql(f"COPY ({con.compile(decisions)}) TO '{work}/decisions.parquet' ({NIGHTLY_PARQUET})")
     written = con.read_parquet(f"{work}/decisions.parquet")
-    con.raw_sql(f"COPY ({con.compile(batch.people(written))}) TO '{work}/people.parquet' (FORMAT parquet)")
+    con.raw_sql(f"COPY ({con.compile(batch.people(written, policy))}) TO '{work}/people.parquet' ({NIGHTLY_PARQUET})")
     figures["nightly_s"] = round(time.perf_counter() - started, 2)
     figures["debts_per_s"] = round(figures["debts"] / figures["nightly_s"])
     figures["people"] = con.read_parquet(f"{work}/people.parquet").count().execute()
     figures["from_scratch_s"] = round(figures["summary_s"] + figures["nightly_s"], 2)
-    figures["segments"] = {r["segment"]: r["n"] for r in written.group_by("segment").aggregate(n=written.count()).to_pyarrow().to_pylist()}
+    named = batch.labelled(written, policy)
+    figures["segments"] = {r["segment"]: r["n"] for r in named.group_by("segment").aggregate(n=named.count()).to_pyarrow().to_pylist()}
     if args.postgres:
         postgres_write(con, work, policy, on, figures)
     figures["peak_rss_bytes"] = peak_rss()

@@ -37,7 +37,7 @@ def test_spark_and_duckdb_decide_every_debt_the_same(tmp_path, monkeypatch):
         try:
             t = batch.run(*_inputs(con, debts, entries), ON, POLICY, challenger, seed="s", percent=50)
             rows = sorted(t.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
-            people = sorted(batch.people(t).to_pyarrow().to_pylist(), key=lambda r: r["person_id"])
+            people = sorted(batch.labelled(batch.leads(batch.people(t, POLICY, challenger), t), POLICY, challenger).to_pyarrow().to_pylist(), key=lambda r: r["person_id"])
         finally:
             if engine == "spark":
                 con._session.stop()
@@ -50,4 +50,5 @@ def test_spark_and_duckdb_decide_every_debt_the_same(tmp_path, monkeypatch):
                 assert a[key] == pytest.approx(b[key], abs=0.011), key
             else:
                 assert a[key] == b[key], (a["debt_id"], key)
-    assert [(p["person_id"], p["lead_debt_id"], p["variant"]) for p in duck[1]] == [(p["person_id"], p["lead_debt_id"], p["variant"]) for p in spark[1]]
+    lead = lambda p: (p["person_id"], p["lead_debt_id"], p["variant"], p["segment"], p["rag"], p["action"], p["debts"])  # noqa: E731
+    assert [lead(p) for p in duck[1]] == [lead(p) for p in spark[1]]

@@ -14,7 +14,7 @@ domain/ledger.py, payment history); `features` adds the debt's and its person's 
 column expressions, so every debt gets score, each factor's contribution, workstream, RAG and next
 action with the rule that fired and the rules that also matched; `people` picks each person's
 lead debt. Champion / challenger: a reproducible share of people (hash of seed and person id)
-is decided by the challenger policy, and the variant is kept on every row.
+is decided by the challenger policy, and the arm is kept on every row.
 """
 
 from __future__ import annotations
@@ -66,6 +66,13 @@ def table(con, name: str, data) -> ir.Table:
     return con.table(name)
 
 
+def _int64(total) -> ir.IntegerValue:
+    """A sum of pence as int64. DuckDB sums BIGINT into HUGEINT, which Parquet stores as DOUBLE
+    (money is never a float), and Ibis drops a cast to the type it already believes the sum has,
+    so the sum goes through DECIMAL(38, 0) on its way back."""
+    return total.cast("decimal(38, 0)").cast("int64")
+
+
 def ledger_summary(entries: ir.Table, on: dt.date) -> ir.Table:
     """One row per debt: balance, arrears, ongoing (as domain/ledger.position), the latest charge,
     payment counts and dates, and the last three payments (for Hackney's amount and date deltas)."""
@@ -75,14 +82,14 @@ def ledger_summary(entries: ir.Table, on: dt.date) -> ir.Table:
     due = e.due_date.fill_null(e.effective_date)
     paid = e.kind == "payment"
     sums = e.group_by("debt_id").aggregate(
-        balance=e.amount.sum(),
-        overdue=e.amount.sum(where=debit & (due < day)),
-        credits=-e.amount.sum(where=~debit),
+        balance=_int64(e.amount.sum()),
+        overdue=_int64(e.amount.sum(where=debit & (due < day))),
+        credits=_int64(-e.amount.sum(where=~debit)),
         charge_amount=e.amount.argmax(e.effective_date, where=e.kind == "charge"),
         first_date=e.effective_date.min(),
         last_payment_date=e.effective_date.max(where=paid),
-        payments_90d=paid.sum(where=e.effective_date > day - ibis.interval(days=90)),
-        payments_365d=paid.sum(where=e.effective_date > day - ibis.interval(days=365)),
+        payments_90d=_int64(paid.sum(where=e.effective_date > day - ibis.interval(days=90))),
+        payments_365d=_int64(paid.sum(where=e.effective_date > day - ibis.interval(days=365))),
         uc_first=e.effective_date.min(where=paid & (e.method == "universal_credit")),
     )
     # The last three payments of each debt (newest first).
@@ -115,8 +122,8 @@ def state(debts: ir.Table, summary: ir.Table) -> ir.Table:
     owes = {f"_o{n}": ibis.cases(((t.account_type == a) & (t.balance > 0), 1), else_=0).max() for n, a in enumerate(ACCOUNT_TYPES)}
     per_person = t.group_by("person_id").aggregate(
         **owes,
-        person_arrears=t.arrears.sum(),
-        _priority=t.arrears.sum(where=t.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES))),
+        person_arrears=_int64(t.arrears.sum()),
+        _priority=_int64(t.arrears.sum(where=t.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES)))),
     )
     per_person = per_person.mutate(
         services_owed=sum((per_person[k] for k in owes), ibis.literal(0)).cast("int64"),
@@ -160,63 +167,145 @@ def features_from_state(t: ir.Table, held: ir.Table, vulnerable: ir.Table, conta
 
 
 def _condition(t: ir.Table, c: rules.Condition) -> ir.BooleanValue:
+    """A condition as a column expression. A comparison with a missing value is NULL, which a CASE
+    and an AND treat as not true, as the domain does (a comparison with nothing is not true): no
+    COALESCE per condition, which at 45M debts costs more than the comparison."""
     col = t[c.feature]
     if c.op == "is_null":
         return col.isnull()
     if c.op == "not_null":
         return col.notnull()
-    expr = {
+    return {
         "==": lambda: col == c.value, "!=": lambda: col != c.value, ">": lambda: col > c.value, ">=": lambda: col >= c.value,
         "<": lambda: col < c.value, "<=": lambda: col <= c.value, "in": lambda: col.isin(list(c.value)),
         "not_in": lambda: col.notin(list(c.value)),
     }[c.op]()
-    return expr.fill_null(False)  # as in Python: a comparison with nothing is not true
 
 
-def _rule(t: ir.Table, r: rules.Rule, score) -> ir.BooleanValue:
-    cond = ibis.literal(True)
+def _on_service(c: rules.Condition, account_types: frozenset[str]) -> bool | None:
+    """A condition on the service, decided for the whole book when it can be: True (every debt
+    passes), False (none does), None (it depends on the debt)."""
+    if c.feature != "account_type" or c.op not in ("==", "!=", "in", "not_in"):
+        return None
+    outcomes = {rules.Condition.holds(c, {"account_type": a}) for a in account_types}
+    return outcomes.pop() if len(outcomes) == 1 else None
+
+
+def _rule(t: ir.Table, r: rules.Rule, score, account_types: frozenset[str] | None = None) -> ir.BooleanValue | None:
+    """A rule's condition as a column expression (NULL counts as not true); None when it cannot
+    match any debt in the book.
+
+    `account_types` (the services present) lets a rule for services the book does not hold vanish,
+    and a service test that every debt passes be left out: a national book of one service runs
+    only the rules that can fire on it."""
+    parts = []
     if r.account_types:
-        cond = cond & t.account_type.isin(list(r.account_types))
+        if account_types is not None and not account_types & set(r.account_types):
+            return None
+        if account_types is None or not account_types <= set(r.account_types):
+            parts.append(t.account_type.isin(list(r.account_types)))
     if r.min_score is not None:
-        cond = cond & (score >= r.min_score)
+        parts.append(score >= r.min_score)
     for c in r.when:
-        cond = cond & _condition(t, c)
+        known = _on_service(c, account_types) if account_types is not None else None
+        if known is False:
+            return None
+        if known is None:
+            parts.append(_condition(t, c))
+    if not parts:
+        return ibis.literal(True)
+    cond = parts[0]
+    for p in parts[1:]:
+        cond = cond & p
     return cond
 
 
-def decide(f: ir.Table, policy: rules.Policy, variant: str = "champion") -> ir.Table:
-    """Score, contributions (c_<feature>), segment, RAG, action, the rules that fired, overlaps.
+RULE_LISTS = (("segment", "segments", "none"), ("rag", "rags", "green"), ("action", "actions", "no_action"))
 
-    Each rule's condition becomes one boolean column, evaluated once; the outcomes and the overlap
-    count are then cheap CASEs and sums over those flags."""
-    contributions = {f"c_{name}": (f[name].fill_null(0) * (policy.scale * w)).round(2) for name, w in policy.weights.items()}
+
+ARMS = ("champion", "challenger")  # `arm` 0 and 1 on every result
+
+
+def decide(f: ir.Table, policy: rules.Policy, arm: int = 0, account_types=None) -> ir.Table:
+    """Score, contributions (c_<feature>), and for segment, RAG and action
+    the number of the rule that fired (its place in the policy's list; -1: none matched, the
+    default applies), the number of other specific action rules that also matched (overlaps), and
+    the arm (0 champion, 1 challenger). `labelled` turns these into what officers read.
+
+    Numbers, not names: at 45M debts every text or floating column written costs seconds, and the
+    policy version that decided (kept with the results) names them exactly. Each action rule's
+    condition is evaluated once and shared by the first-match CASE and the overlap count."""
+    types = frozenset(account_types) if account_types is not None else None
+    # domain/prioritisation.score: the same doubles multiplied and added in the same order (no
+    # rounding, which also cost more than the rest of the score: ROUND and FLOOR are slow at 45M).
+    contributions = {
+        f"c_{name}": f[name].fill_null(0).cast("float64") * ibis.literal(rules.factor(policy, name), "float64") for name in policy.weights
+    }
     t = f.mutate(**contributions)
-    score = sum((t[c] for c in contributions), ibis.literal(0.0)).round(2) if contributions else ibis.literal(0.0)
+    score = ibis.literal(0.0, "float64")
+    for c in contributions:
+        score = score + t[c]
     t = t.mutate(score=score)
-    lists = {"s": policy.segments, "r": policy.rags, "a": policy.actions}
-    flags = {f"_{k}{i}": _rule(t, r, t.score) for k, rule_list in lists.items() for i, r in enumerate(rule_list)}
-    t = t.mutate(**flags)
+    specific = {}
+    for i, r in enumerate(policy.actions):
+        cond = None if r.catch_all else _rule(t, r, t.score, types)
+        if cond is not None:
+            specific[i] = cond.fill_null(False)  # counted for overlaps: NULL must count as 0
+    t = t.mutate(**{f"_a{i}": cond for i, cond in specific.items()})
 
-    def first(key, rule_list, default):
-        if not rule_list:
-            return ibis.literal(default), ibis.literal("")
-        hits = [(t[f"_{key}{i}"], r) for i, r in enumerate(rule_list)]
-        return ibis.cases(*[(h, r.outcome) for h, r in hits], else_=default), ibis.cases(*[(h, r.name) for h, r in hits], else_="")
+    def first(rule_list, flags=None):
+        hits = []
+        for i, r in enumerate(rule_list):
+            if flags is not None and i in specific:
+                cond = t[f"_a{i}"]
+            else:
+                cond = _rule(t, r, t.score, types)
+            if cond is not None:
+                hits.append((cond, i))
+        return (ibis.cases(*hits, else_=-1) if hits else ibis.literal(-1)).cast("int16")
 
-    segment, segment_rule = first("s", policy.segments, "none")
-    rag, rag_rule = first("r", policy.rags, "green")
-    action, action_rule = first("a", policy.actions, "no_action")
-    # Overlaps: further action rules (not catch-alls) that also matched, besides the one that fired.
-    specific = [i for i, r in enumerate(policy.actions) if not r.catch_all]
-    matched = sum((t[f"_a{i}"].cast("int64") for i in specific), ibis.literal(0, "int64"))
-    # 1 when the rule that fired is itself specific (it is then not an overlap of itself).
-    fired_specific = (
-        ibis.cases(*[(t[f"_a{i}"], 0 if r.catch_all else 1) for i, r in enumerate(policy.actions)], else_=0)
-        if policy.actions else ibis.literal(0)
-    )
-    t = t.mutate(segment=segment, segment_rule=segment_rule, rag=rag, rag_rule=rag_rule, action=action, action_rule=action_rule,
-                 variant=ibis.literal(variant), overlaps=(matched - fired_specific).cast("int64"))
-    return t.drop(*flags)
+    matched = sum((t[f"_a{i}"].cast("int16") for i in specific), ibis.literal(0, "int16"))
+    t = t.mutate(segment_no=first(policy.segments), rag_no=first(policy.rags), action_no=first(policy.actions, specific),
+                 _matched=matched)
+    # The rule that fired is not an overlap of itself when it is one of the specific rules.
+    fired_specific = ibis.cases((t.action_no.isin(list(specific)), 1), else_=0) if specific else ibis.literal(0)
+    t = t.mutate(overlaps=(t._matched - fired_specific).cast("int16"), arm=ibis.literal(arm, "int8"))
+    return t.drop("_matched", *[f"_a{i}" for i in specific])
+
+
+def labelled(t: ir.Table, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.Table:
+    """Decisions (or people) as officers read them, named by the policy that decided each: segment,
+    segment_rule, rag, rag_rule, action, action_rule and variant."""
+    arms = [(0, champion)] + ([(1, challenger)] if challenger is not None else [])
+    names = {}
+    for key, attr, default in RULE_LISTS:
+        no = t[f"{key}_no"]
+        outcome, rule = [], []
+        for arm, policy in arms:
+            for i, r in enumerate(getattr(policy, attr)):
+                hit = (no == i) if len(arms) == 1 else ((no == i) & (t.arm == arm))
+                outcome.append((hit, r.outcome))
+                rule.append((hit, r.name))
+        names[key] = ibis.cases(*outcome, else_=default) if outcome else ibis.literal(default)
+        names[f"{key}_rule"] = ibis.cases(*rule, else_="") if rule else ibis.literal("")
+    names["variant"] = ibis.cases((t.arm == 1, ARMS[1]), else_=ARMS[0])
+    return t.mutate(**names)
+
+
+def busy(t: ir.Table, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.BooleanValue:
+    """Has the debt work (a workstream other than none)? From the segment rule's number."""
+    arms = [(0, champion)] + ([(1, challenger)] if challenger is not None else [])
+    hits = []
+    for arm, policy in arms:
+        working = [i for i, r in enumerate(policy.segments) if r.outcome != "none"]
+        if working:
+            hits.append(t.segment_no.isin(working) if len(arms) == 1 else (t.segment_no.isin(working) & (t.arm == arm)))
+    if not hits:
+        return ibis.literal(False)
+    out = hits[0]
+    for h in hits[1:]:
+        out = out | h
+    return out
 
 
 def split(f: ir.Table, seed: str, percent: int) -> ir.BooleanValue:
@@ -229,38 +318,60 @@ def split(f: ir.Table, seed: str, percent: int) -> ir.BooleanValue:
     return h < percent
 
 
-def run(debts, entries, held, vulnerable, contacts, on: dt.date, champion: rules.Policy,
-        challenger: rules.Policy | None = None, seed: str = "", percent: int = 0) -> ir.Table:
-    """Every debt's decision for `on` (Ibis expression; nothing runs until it is executed)."""
-    f = features(debts, ledger_summary(entries, on), held, vulnerable, contacts, on)
+def nightly(state: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date, champion: rules.Policy,
+            challenger: rules.Policy | None = None, seed: str = "", percent: int = 0, account_types=None) -> ir.Table:
+    """Every debt's decision for `on` from the maintained per-debt state: the RESULT columns (rule
+    numbers; see `labelled`). `account_types`: the services in the book, when the caller knows them
+    (else they are looked up: one column's distinct values)."""
+    if account_types is None:
+        account_types = state.select("account_type").distinct().to_pyarrow().column(0).to_pylist()
+    f = features_from_state(state, held, vulnerable, contacts, on)
     if challenger is None or percent <= 0:
-        return _columns(decide(f, champion, "champion"), champion, challenger)
+        return results(decide(f, champion, 0, account_types), champion, challenger)
     share = split(f, seed, percent)
-    a = _columns(decide(f.filter(~share), champion, "champion"), champion, challenger)
-    b = _columns(decide(f.filter(share), challenger, "challenger"), champion, challenger)
+    a = results(decide(f.filter(~share), champion, 0, account_types), champion, challenger)
+    b = results(decide(f.filter(share), challenger, 1, account_types), champion, challenger)
     return a.union(b)
 
 
-def _columns(t: ir.Table, champion, challenger) -> ir.Table:
-    """The same columns whichever policy decided: every weighted feature of either policy."""
+RESULT = ["debt_id", "person_id", "score", "segment_no", "rag_no", "action_no", "overlaps", "arm", "arrears"]
+
+
+def results(t: ir.Table, champion, challenger=None) -> ir.Table:
+    """The columns kept for every debt, whichever policy decided: RESULT and a contribution for every
+    weighted feature of either policy (0 where the deciding policy does not weigh it)."""
     names = sorted({*champion.weights, *((challenger.weights if challenger else {}))})
-    t = t.mutate(**{f"c_{n}": ibis.literal(0.0) for n in names if f"c_{n}" not in t.columns})
-    base = ["debt_id", "person_id", "account_type", "score", "segment", "segment_rule", "rag", "rag_rule", "action",
-            "action_rule", "overlaps", "variant", "balance", "arrears", "arrears_periods", "days_since_last_payment", "held"]
-    return t.select(*base, *[f"c_{n}" for n in names])
+    t = t.mutate(**{f"c_{n}": ibis.literal(0.0, "float64") for n in names if f"c_{n}" not in t.columns})
+    return t.select(*RESULT, *[f"c_{n}" for n in names])
 
 
-def people(decisions: ir.Table) -> ir.Table:
-    """Each person's lead debt: among the debts with work (a workstream), the highest score, then
-    arrears; a person with no work at all is led by their highest-scoring debt. One aggregation
-    (arg-max over a ranking key), not a sort of every debt."""
+def run(debts, entries, held, vulnerable, contacts, on: dt.date, champion: rules.Policy,
+        challenger: rules.Policy | None = None, seed: str = "", percent: int = 0) -> ir.Table:
+    """Every debt's decision for `on` from the ledger, labelled (a council's nightly run: the ledger is
+    small enough to fold each night). Ibis expression; nothing runs until it is executed."""
+    types = debts.select("account_type").distinct().to_pyarrow().column(0).to_pylist()
+    s = state(debts, ledger_summary(entries, on))
+    return labelled(nightly(s, held, vulnerable, contacts, on, champion, challenger, seed, percent, types), champion, challenger)
+
+
+def people(decisions: ir.Table, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.Table:
+    """Each person: their lead debt (among the debts with work, a workstream, the highest score,
+    then arrears; a person with no work at all is led by their highest-scoring debt), how many
+    debts, their arrears and total score. One aggregation with one arg-max over a ranking key (not
+    a sort of every debt); the lead's own decision is its row in `decisions` (see `leads`). On a
+    state kept in person order, each person's debts arrive together, which halves the cost."""
     d = decisions
-    busy = ibis.cases((d.segment == "none", 0), else_=1).cast("float64")
-    # busy first, then score, then arrears (pounds, capped) as the tie-break; the debt id breaks exact ties.
-    key = busy * 1e15 + (d.score + 1e6) * 1e6 + ibis.least(d.arrears // 100, 999_999).cast("float64")
+    working = ibis.cases((busy(d, champion, challenger), 1), else_=0).cast("float64")
+    # busy first, then score, then arrears in pounds (capped, below the score's digits) as the tie-break.
+    key = working * 1e15 + (d.score + 1e6) * 1e6 + ibis.least(d.arrears, 99_999_900).cast("float64") / 100
     d = d.mutate(_key=key)
-    pick = {name: d[name].argmax(d._key) for name in ("debt_id", "score", "segment", "rag", "action", "variant")}
     return d.group_by("person_id").aggregate(
-        lead_debt_id=pick["debt_id"], score=pick["score"], segment=pick["segment"], rag=pick["rag"], action=pick["action"],
-        variant=pick["variant"], debts=d.count(), person_arrears=d.arrears.sum(), total_score=d.score.sum(),
+        lead_debt_id=d.debt_id.argmax(d._key), debts=d.count(), person_arrears=_int64(d.arrears.sum()), total_score=d.score.sum(),
     )
+
+
+def leads(persons: ir.Table, decisions: ir.Table) -> ir.Table:
+    """People with their lead debt's decision (score, rule numbers, arm): `labelled` names them."""
+    lead = decisions.select(lead_debt_id="debt_id", score="score", segment_no="segment_no", rag_no="rag_no",
+                            action_no="action_no", arm="arm")
+    return persons.join(lead, "lead_debt_id")

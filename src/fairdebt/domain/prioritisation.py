@@ -54,6 +54,7 @@ FEATURES: dict[str, tuple[str, str]] = {
 }
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "is_null", "not_null")
 SEGMENTS = ("prevent", "resolve", "recover", "none")
+MAX_RULES = 1000
 RAGS = ("red", "amber", "green")
 
 
@@ -166,6 +167,8 @@ class Policy:
             names = [r.name for r in rules]
             if len(names) != len(set(names)):
                 raise ValueError("rule names must be unique within each list")
+            if len(rules) > MAX_RULES:
+                raise ValueError(f"at most {MAX_RULES} rules in each list (a decision stores the rule's number)")
         missing = {r.outcome for r in self.actions} - set(self.actions_kinds)
         if self.actions_kinds and missing:
             raise ValueError(f"actions without a kind: {', '.join(sorted(missing))}")
@@ -203,7 +206,7 @@ class Decision:
         """The decision in words: the biggest contributions, then each rule that fired."""
         rules = {r.name: r for r in (*policy.segments, *policy.rags, *policy.actions)}
         top = sorted(((v, k) for k, v in self.contributions.items() if v), reverse=True)[:4]
-        lines = [f"Score {self.score:g}: " + ", ".join(f"{k.replace('_', ' ')} {v:+g}" for v, k in top) if top else f"Score {self.score:g}"]
+        lines = [f"Score {self.score:.2f}: " + ", ".join(f"{k.replace('_', ' ')} {v:+.2f}" for v, k in top) if top else f"Score {self.score:.2f}"]
         for label, outcome, name in (("Workstream", self.segment, self.segment_rule), ("RAG", self.rag, self.rag_rule), ("Next action", self.action, self.action_rule)):
             rule = rules.get(name)
             lines.append(f"{label} {outcome.replace('_', ' ')}: " + (f"rule ‘{name}’ ({rule.describe()})" if rule else "no rule matched (default)"))
@@ -213,8 +216,18 @@ class Decision:
 
 
 def score(policy: Policy, features: Mapping[str, Any]) -> tuple[float, dict[str, float]]:
-    contributions = {f: round(policy.scale * w * (features.get(f) or 0), 2) for f, w in policy.weights.items()}
-    return round(sum(contributions.values()), 2), contributions
+    """Each weighted feature's contribution, value x (scale x weight), and their sum in the
+    policy's order. Not rounded: the batch multiplies and adds the same doubles in the same order,
+    so a score is identical on every engine (rounding is for display)."""
+    contributions = {f: float(features.get(f) or 0) * factor(policy, f) for f in policy.weights}
+    total = 0.0
+    for value in contributions.values():
+        total += value
+    return total, contributions
+
+
+def factor(policy: Policy, feature: str) -> float:
+    return policy.scale * policy.weights[feature]
 
 
 def decide(policy: Policy, features: Mapping[str, Any]) -> Decision:

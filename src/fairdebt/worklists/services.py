@@ -130,7 +130,9 @@ def prioritise(on: dt.date | None = None) -> Run:
                           champion, challenger, seed=version.challenger_seed, percent=version.challenger_percent)
     decided = decisions.to_pyarrow()  # run once; each person's lead debt is picked from these rows
     debt_rows = decided.to_pylist()
-    people_rows = batch.people(batch.table(con, "decided", decided)).to_pyarrow().to_pylist()
+    table = batch.table(con, "decided", decided)
+    persons = batch.leads(batch.people(table, champion, challenger), table)
+    people_rows = batch.labelled(persons, champion, challenger).to_pyarrow().to_pylist()
     areas = dict(Party.objects.exclude(area="").values_list("person_id", "area").order_by("person_id", "id"))
     kinds = {"champion": champion, "challenger": challenger or champion}
     changed_debts = _keep_debts(debt_rows, version, on)
