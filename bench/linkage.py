@@ -1,13 +1,14 @@
 """Record linkage quality and speed against the synthetic council's truth.
 
     .venv/bin/python bench/linkage.py [--residents 50000] [--seed 1] [--threshold P] [--keep DIR]
-                                      [--all-records] [--no-accounts] [--engine duckdb|spark]
+                                      [--first-rows | --all-records] [--no-accounts] [--engine duckdb|spark]
                                       [--new-share 0.01] [--no-ceiling] [--no-record]
 
 Generates a synthetic council (no bad rows), reads each *.accounts extract into canonical rows
 (reader + validate.normalise; rows with an error are skipped; a party's first row is its record,
-as ingest keeps it, or with --all-records every distinct row of a party: what linkage would get if
-ingest kept each account's address), tokenises them under a fixed bench key, and takes who holds
+once per distinct address of its rows, as ingest keeps it (Party and PartyAddress); --first-rows:
+the first row only, as ingest kept it before PartyAddress; --all-records: every distinct row of a
+party), tokenises them under a fixed bench key, and takes who holds
 which account from every row (as people.linking reads AccountParty; --no-accounts leaves joint
 holders out). Trains and links with fairdebt.batch.linkage and scores the clusters against
 truth.csv: pairwise precision, recall and F1. Prints the times of training and of predict +
@@ -80,9 +81,11 @@ def synth_records(directory: Path, prefix: str = "", first_id: int = 1, *, all_r
             if prefix:
                 row["party_ref"] = prefix + row["party_ref"]
                 row["account_ref"] = prefix + (row["account_ref"] or "")
-                for place in ("uprn", "postcode"):  # each council's addresses are its own
+                for place in ("uprn", "postcode", "previous_postcode", "forwarding_postcode"):  # each council's addresses are its own
                     if row.get(place):
                         row[place] = f"{prefix.strip(':')}X{row[place]}"
+                if row.get("email"):  # and its mailboxes (unique within a council; other councils' residents are other people)
+                    row["email"] = f"{prefix.strip(':')}x{row['email']}"
             records.append(row)
     return records
 
@@ -135,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="do not append to bench/results/linkage.jsonl")
     parser.add_argument("--new-share", type=float, default=0.01, help="share of parties linked incrementally afterwards")
     parser.add_argument("--all-records", action="store_true",
-                        help="every distinct row of a party, not only its first (ingest keeps the first)")
+                        help="every distinct row of a party (ingest keeps the first row's identifiers, with every row's address)")
+    parser.add_argument("--first-rows", action="store_true",
+                        help="a party's first row only, its first address too (ingest before PartyAddress)")
     parser.add_argument("--no-accounts", action="store_true", help="do not tell linkage who holds which account")
     parser.add_argument("--engine", choices=("duckdb", "spark"), default=None, help="default: $FAIRDEBT_BATCH_ENGINE or duckdb")
     args = parser.parse_args(argv)
@@ -156,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     read_s = time.perf_counter() - t
     accounts = None if args.no_accounts else accounts_frame(records)
     t = time.perf_counter()
-    parties = linkage.parties_frame(records, identity.Tokeniser(BENCH_KEY, "bench"), all_records=args.all_records)
+    parties = linkage.parties_frame(records, identity.Tokeniser(BENCH_KEY, "bench"), all_records=args.all_records,
+                                    every_address=not args.first_rows)
     tokenise_s = time.perf_counter() - t
     del records
 
@@ -180,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(f"residents {args.residents:,} ({councils} synthetic council{'s' if councils > 1 else ''})  seed {args.seed}  "
-          f"parties {refs.height:,}  records {parties.height:,}{' (every row)' if args.all_records else ''}  "
+          f"parties {refs.height:,}  records {parties.height:,}"
+          f"{' (every row)' if args.all_records else ' (first rows)' if args.first_rows else ' (every address)'}  "
           f"joint holders {'given' if accounts is not None else 'not given'}  engine {linkage.engine(args.engine).name}  "
           f"cores {cores}  threshold {threshold}")
     print(f"precision {scores['precision']:.4f}  recall {scores['recall']:.4f}  F1 {scores['f1']:.4f}  "
@@ -201,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": "linkage", "date": dt.datetime.now().isoformat(timespec="seconds"), "cores": cores,
         "machine": platform.platform(), "residents": args.residents, "councils": councils, "seed": args.seed,
         "parties": refs.height, "records": parties.height, "all_records": args.all_records,
+        "records_kept": "every row" if args.all_records else "first rows" if args.first_rows else "every address",
         "accounts": accounts is not None, "engine": linkage.engine(args.engine).name,
         "threshold": threshold, "precision": round(scores["precision"], 5), "recall": round(scores["recall"], 5),
         "f1": round(scores["f1"], 5), "pairs_true": scores["pairs_true"], "pairs_predicted": scores["pairs_predicted"],

@@ -29,7 +29,8 @@ def identifiers_in(extracts: Path) -> set[str]:
         if source.feed != "accounts":
             continue
         raw = reader.read(source, extracts / entry["path"])
-        for field in ("forename", "surname", "date_of_birth", "nino", "address_line_1", "phone", "email"):
+        for field in ("forename", "surname", "date_of_birth", "nino", "address_line_1", "phone", "email",
+                      "previous_address_line_1", "forwarding_address_line_1"):
             column = source.columns.get(field)
             if not column or column not in raw.columns:
                 continue

@@ -407,3 +407,54 @@ def test_good_rows_do_not_depend_on_the_bad_row_rate(clean: Path, dirty: Path) -
         good = [r for _, r in raw_rows(clean / f["path"])]
         kept = [r for line, r in raw_rows(dirty / f["path"]) if line not in listed.get(f["source"], {})]
         assert good == kept, f["source"]
+
+
+def test_a_mailbox_has_one_owner(clean: Path) -> None:
+    """Namesakes never share an email address (john.smith@ is taken, so john.smith47@), as in life;
+    one resident may still give two (a current and an old one)."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for rid, recs in people(clean).items():
+        if not rid.startswith("R"):
+            continue  # organisations' shared accounts@ mailboxes are not residents'
+        for _, r in recs:
+            if r.get("email"):
+                owners[r["email"].strip().lower()].add(rid)
+    assert len(owners) > RESIDENTS * 0.2
+    shared = {email: rids for email, rids in owners.items() if len(rids) > 1}
+    assert shared == {}
+
+
+def test_moves_leave_previous_and_forwarding_addresses(clean: Path) -> None:
+    """A council tax account opened after a move within the borough often records the previous
+    address, and a closed one the forwarding address, in their own columns; the account's own
+    address stays its property's."""
+    rows = [r for _, r in canonical_rows(clean, "council_tax.accounts")]
+    previous = [r for r in rows if r.get("previous_postcode")]
+    forwarding = [r for r in rows if r.get("forwarding_postcode")]
+    assert previous and forwarding
+    for r in previous + forwarding:
+        assert POSTCODE.match(r.get("previous_postcode") or r["forwarding_postcode"])
+    assert all(r.get("liable_to") for r in forwarding)  # only a closed account has one
+    assert all((r["previous_postcode"], r["previous_address_line_1"]) != (r["postcode"], r["address_line_1"]) for r in previous)
+
+
+def test_namesakes_get_mailboxes_of_their_own() -> None:
+    from types import SimpleNamespace
+
+    from fairdebt.synth.council import _Council
+
+    council = object.__new__(_Council)  # only the mailbox register is needed
+    council.seed, council.mailboxes = 1, {}
+    people_ = [SimpleNamespace(rid=f"R{i}", email="shlomo.gross@gmail.com", old_email=None) for i in range(5)]
+    people_[0].old_email = "s.gross@hotmail.com"
+    people_[1].old_email = "s.gross@hotmail.com"
+    council.own_mailboxes(SimpleNamespace(adults=people_))
+    emails = [p.email for p in people_]
+    assert emails[0] == "shlomo.gross@gmail.com" and len(set(emails)) == 5
+    assert all(re.fullmatch(r"shlomo\.gross\d{1,4}@gmail\.com", e) for e in emails[1:])
+    assert people_[0].old_email == "s.gross@hotmail.com" and people_[1].old_email != "s.gross@hotmail.com"
+    again = object.__new__(_Council)
+    again.seed, again.mailboxes = 1, {}
+    copies = [SimpleNamespace(rid=f"R{i}", email="shlomo.gross@gmail.com", old_email=None) for i in range(5)]
+    again.own_mailboxes(SimpleNamespace(adults=copies))
+    assert [p.email for p in copies] == emails  # deterministic

@@ -15,7 +15,8 @@ How it works
     as their best pair of records.
   * Every comparison level is an exact match on a token: raw values never reach this module, so
     string distances are replaced by derived tokens (canonical forename, Soundex codes, first
-    initial, month and year of birth, house numbers + postcode, postcode sector). Surname,
+    initial, month and year of birth, day and month of birth, house numbers + postcode, building
+    number + postcode, postcode sector). Surname,
     forename, postcode, phone and email agreements are term-frequency adjusted.
   * Training needs no labels: u by random sampling (every sampled pair counted, one pass per
     comparison, so every engine gets the same u); the prior from deterministic rules; m by
@@ -33,7 +34,7 @@ How it works
     model's links from the strongest down. A link is skipped ("refused") when it would put into one
     cluster two parties an officer has unlinked, two holders of one account (joint liability is
     two people), two different NI numbers, or (below a very strong link) two different years of
-    birth. Without such conflicts this is exactly the connected components of the links at or
+    birth, unless the day and month of birth agree (a year typed one out). Without such conflicts this is exactly the connected components of the links at or
     above the threshold.
 
 Officers' overrides, (party_id_a, party_id_b, "link" | "unlink"[, reason]), are applied on every
@@ -72,11 +73,13 @@ RECORD_ID = "record_id"  # Splink's unique id: one row per record of a party
 CO_HOLDER = "tok_co_holder"  # the name of a joint holder of one of the party's accounts (tokens)
 LINKAGE_COLUMNS: tuple[str, ...] = (*TOKEN_COLUMNS, CO_HOLDER)
 MAX_CO_HOLDERS = 4  # joint holders' names per party, at most (bounds the rows a party can become)
-# Match probability at or above which a scored pair is a link. 0.8, not 0.7: a joint holder's name
-# shared by two namesakes at different addresses scores 0.7-0.85 and is one person only about two
-# times in three on the synthetic councils; at 0.7 pairwise precision was 0.9896-0.9905 on four
-# 50,000-resident councils, at 0.8 it is 0.992-0.996 (docs/decisions/0006-linkage-recall.md).
-DEFAULT_THRESHOLD = 0.8
+# Match probability at or above which a scored pair is a link: the lowest of 0.8, 0.85 and 0.9 at
+# which pairwise precision is at least 0.99 on all four 50,000-resident councils of the bench. A
+# joint holder's name shared by two namesakes at different addresses, with nothing else in common,
+# scores 0.8-0.9 and is now, with every address and unique mailboxes as evidence, more often two
+# people than one: at 0.8 precision was 0.9890-0.9903, at 0.85 it is 0.990-0.992
+# (docs/decisions/0006-linkage-recall.md, "Every address, building numbers, ...").
+DEFAULT_THRESHOLD = 0.85
 NEAR_MISS_FLOOR = 0.5  # pairs scored below the threshold down to this probability are reported as near misses
 OVERRIDE_KINDS = ("link", "unlink")
 
@@ -245,27 +248,35 @@ def engine(name: str | None = None) -> Engine:
 
 
 # ---------------------------------------------------------------------------------------- input
-def parties_frame(records: Iterable[dict], tokeniser: identity.Tokeniser, *, all_records: bool = False) -> pl.DataFrame:
+def parties_frame(records: Iterable[dict], tokeniser: identity.Tokeniser, *, all_records: bool = False,
+                  every_address: bool = False) -> pl.DataFrame:
     """Tokenise canonical records (party_id, system, party_ref + identifier fields) into the
     frame linkage takes: party_id, system, party_ref, token_key_id and the tok_* columns.
 
-    A party_id given more than once keeps its first record (as ingest keeps a party's first row),
-    unless `all_records`: then every distinct record of the party is kept (a party on several
-    accounts may be recorded at several addresses), one row each.
+    A party_id given more than once keeps its first record, unless `every_address`: then its first
+    record once per distinct address of its records, previous and forwarding addresses included
+    (what ingest keeps, Party and PartyAddress, and people.linking.parties_frame hands over), or
+    `all_records`: every distinct record of the party, once per address it gives.
     """
     rows: list[dict] = []
     seen: set = set()
+    first: dict[int, dict] = {}
     for record in records:
         party_id = int(record["party_id"])
         tokens = tokeniser.tokenise(record)
-        key = (party_id, *(tokens[c] for c in TOKEN_COLUMNS)) if all_records else party_id
-        if key in seen:
-            continue
-        seen.add(key)
-        row = {"party_id": party_id, "system": str(record["system"]), "party_ref": str(record["party_ref"]),
-               "token_key_id": tokeniser.key_id}
-        row.update({c: tokens[c] for c in TOKEN_COLUMNS})
-        rows.append(row)
+        variants = [tokens]
+        if all_records or every_address:
+            base = tokens if all_records else first.setdefault(party_id, tokens)
+            variants = [base | tokeniser.tokenise_address(place) for _, place in identity.record_addresses(record)]
+        for tokens in variants:
+            key = (party_id, *(tokens[c] for c in TOKEN_COLUMNS)) if (all_records or every_address) else party_id
+            if key in seen:
+                continue
+            seen.add(key)
+            row = {"party_id": party_id, "system": str(record["system"]), "party_ref": str(record["party_ref"]),
+                   "token_key_id": tokeniser.key_id}
+            row.update({c: tokens[c] for c in TOKEN_COLUMNS})
+            rows.append(row)
     schema = {"party_id": pl.Int64, "system": pl.Utf8, "party_ref": pl.Utf8, "token_key_id": pl.Utf8,
               **{c: pl.Utf8 for c in TOKEN_COLUMNS}}
     return pl.DataFrame(rows, schema=schema, orient="row")
@@ -408,6 +419,9 @@ COMPARISONS: list[dict] = [
             _level(_eq("tok_dob"), "date of birth", m_probability=0.9),
             _level(_eq("tok_dob_year_month"), "month and year of birth", m_probability=0.01),
             _level(_eq("tok_dob_year"), "year of birth", m_probability=0.04),
+            # The day and month agree, the year does not: a year of birth typed one out, or a namesake
+            # born on the same day of another year (one in 365).
+            _level(_eq("tok_dob_month_day"), "day and month of birth", m_probability=0.01),
             _level(ELSE, "date of birth differs", m_probability=0.05),
         ],
     },
@@ -452,6 +466,9 @@ COMPARISONS: list[dict] = [
             _level(_eq("tok_uprn"), "UPRN", m_probability=0.5),
             _level(_eq("tok_address", "tok_postcode"), "address", m_probability=0.1),
             _level(_eq("tok_house_postcode"), "house number and postcode", m_probability=0.1),
+            # One building, its flat written two ways ('Flat 3, 388 Fountayne St', '388C Fountayne St')
+            # or two flats of one converted house.
+            _level(_eq("tok_building_postcode"), "building number and postcode", m_probability=0.05),
             _level(_eq("tok_postcode"), "postcode", m_probability=0.03, tf_adjustment_column="tok_postcode",
                    tf_adjustment_weight=1.0),
             _level(_eq("tok_postcode_sector"), "postcode sector", m_probability=0.02),
@@ -509,6 +526,8 @@ BLOCKING_RULES: list[list[str]] = [
     ["tok_email"],
     ["tok_uprn"],
     ["tok_house_postcode"],
+    ["tok_building_postcode", "tok_surname_phonetic"],
+    ["tok_building_postcode", "tok_forename_canonical"],
     ["tok_postcode", "tok_surname_phonetic"],
     ["tok_postcode", "tok_forename_canonical"],
     ["tok_surname_phonetic", "tok_dob_year_month"],
@@ -774,9 +793,12 @@ CONDITIONAL_U_LEVELS = [
     ("co_holder", 0, "l.tok_surname = r.tok_surname AND l.tok_forename = r.tok_forename", CO_HOLDER),
 ]
 NEGATIVE_CONTROL_SAMPLE = 60_000  # records on the left of a negative-control join, at most
-# Certainly two different people: different NI numbers, or different years of birth.
+# Certainly two different people: different NI numbers, or different years of birth (and a
+# different day and month: the same birthday in another year is as likely a year typed wrong).
 DIFFERENT_PEOPLE = ("((l.tok_nino IS NOT NULL AND r.tok_nino IS NOT NULL AND l.tok_nino <> r.tok_nino) OR "
-                    "(l.tok_dob_year IS NOT NULL AND r.tok_dob_year IS NOT NULL AND l.tok_dob_year <> r.tok_dob_year))")
+                    "(l.tok_dob_year IS NOT NULL AND r.tok_dob_year IS NOT NULL AND l.tok_dob_year <> r.tok_dob_year "
+                    "AND (l.tok_dob_month_day IS NULL OR r.tok_dob_month_day IS NULL "
+                    "OR l.tok_dob_month_day <> r.tok_dob_month_day)))")
 
 
 def _set_conditional_u(trained: dict, linker, eng: Engine, table_name: str, n_records: int) -> dict:
@@ -900,20 +922,22 @@ def _best_per_party_pair(scored: pl.DataFrame) -> pl.DataFrame:
 
 # ---------------------------------------------------------------------------------------- clustering
 def _party_facts(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per party, by party_id: the NI numbers and years of birth its records give."""
+    """One row per party, by party_id: the NI numbers, years of birth and days and months of birth its records give."""
     return (frame.group_by("party_id")
-            .agg(pl.col("tok_nino").drop_nulls().unique().sort(), pl.col("tok_dob_year").drop_nulls().unique().sort())
+            .agg(pl.col("tok_nino").drop_nulls().unique().sort(), pl.col("tok_dob_year").drop_nulls().unique().sort(),
+                 pl.col("tok_dob_month_day").drop_nulls().unique().sort())
             .sort("party_id"))
 
 
 class _Forest:
     """Union-find over party positions, with per-cluster constraints."""
 
-    def __init__(self, n: int, ninos: list[list], birth_years: list[list]):
+    def __init__(self, n: int, ninos: list[list], birth_years: list[list], birthdays: list[list] | None = None):
         self.parent = list(range(n))
         self.size = [1] * n
         self.ninos: dict[int, set] = {i: set(v) for i, v in enumerate(ninos) if v}
         self.years: dict[int, set] = {i: set(v) for i, v in enumerate(birth_years) if v}
+        self.birthdays: dict[int, set] = {i: set(v) for i, v in enumerate(birthdays or ()) if v}  # day and month
         self.apart: dict[int, set[int]] = {}  # root -> positions it must never share a cluster with
         self.joint: dict[int, set[int]] = {}  # root -> positions holding an account with one of its parties
 
@@ -954,7 +978,11 @@ class _Forest:
             return "different NI numbers"
         da, db = self.years.get(ra), self.years.get(rb)
         if da and db and da.isdisjoint(db) and weight < DOB_CONFLICT_OVERRIDE_WEIGHT:
-            return "different years of birth"
+            # Born on the same day and month: a year typed wrong is as likely as two people (the
+            # model weighs it: "day and month of birth"), so it is no reason to refuse.
+            ba, bb = self.birthdays.get(ra), self.birthdays.get(rb)
+            if not (ba and bb and not ba.isdisjoint(bb)):
+                return "different years of birth"
         return None
 
     def union(self, ra: int, rb: int) -> int:
@@ -962,7 +990,7 @@ class _Forest:
             ra, rb = rb, ra
         self.parent[rb] = ra
         self.size[ra] += self.size[rb]
-        for store in (self.ninos, self.years, self.apart, self.joint):
+        for store in (self.ninos, self.years, self.birthdays, self.apart, self.joint):
             moved = store.pop(rb, None)
             if moved:
                 store.setdefault(ra, set()).update(moved)
@@ -979,7 +1007,8 @@ def _cluster(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     ids = parties["party_id"].to_list()
     pos = {pid: i for i, pid in enumerate(ids)}
-    forest = _Forest(len(ids), parties["tok_nino"].to_list(), parties["tok_dob_year"].to_list())
+    forest = _Forest(len(ids), parties["tok_nino"].to_list(), parties["tok_dob_year"].to_list(),
+                     parties["tok_dob_month_day"].to_list() if "tok_dob_month_day" in parties.columns else None)
     unlinked = {(a, b) for a, b, kind, _ in overrides if kind == "unlink"}
     for a, b, kind, _ in overrides:
         if kind == "unlink" and a in pos and b in pos:

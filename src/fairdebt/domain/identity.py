@@ -7,7 +7,8 @@ the surname SMITH and the forename SMITH give different tokens.
 
 Besides a token per identifier, `derived_values` gives the coarser values that matching needs
 when spellings differ: a canonical forename (Bob and Robert), phonetic codes, the first initial,
-the year and month of birth, the postcode sector, the house numbers at a postcode. Only their
+the year and month of birth, the day and month of birth (a year typed wrong), the postcode
+sector, the house numbers at a postcode, the building number at a postcode. Only their
 tokens leave the council's side.
 """
 
@@ -38,7 +39,20 @@ IDENTIFIER_FIELDS = (
     "uprn",
     "phone",
     "email",
+    "previous_address_line_1",
+    "previous_address_line_2",
+    "previous_postcode",
+    "forwarding_address_line_1",
+    "forwarding_address_line_2",
+    "forwarding_postcode",
 )
+# Addresses a source record may give besides its own (an account's address): the one the person
+# gave as their last (a move-in form, a housing application) and a forwarding address recorded when
+# an account closed. Each is matched as one more address of the party (people.PartyAddress).
+OTHER_ADDRESSES = {
+    "previous": ("previous_address_line_1", "previous_address_line_2", "previous_postcode"),
+    "forwarding": ("forwarding_address_line_1", "forwarding_address_line_2", "forwarding_postcode"),
+}
 
 TOKEN_BYTES = 16  # 128 bits: no collisions at national scale, 22 characters as text
 
@@ -241,6 +255,32 @@ def house_numbers(lines) -> str:
     return " ".join(sorted(set(re.findall(r"\d+", " ".join(str(line) for line in lines if line))), key=int))
 
 
+# A number that names a flat or unit inside a building, not the building: 'Flat 3', 'Apartment 3',
+# 'Unit 2', 'Room 4', and the flat of a slash form ('3/388').
+_SLASH_FLAT = re.compile(r"\b(\d+[A-Za-z]?)\s*/\s*(?=\d)")
+_FLAT_NUMBER = re.compile(r"\b(?:FLAT|FLT|APARTMENT|APT|UNIT|ROOM|STUDIO|MAISONETTE)\s+(\d+)[A-Z]?\b")
+_NUMBER = re.compile(r"\d+")
+
+
+def building_number(lines) -> str:
+    """The number of the building an address is in, however its flat is written.
+
+    'Flat 3, 388 Fountayne St', 'Flat C, 388 Fountayne St', '3/388 Fountayne St', '388C Fountayne
+    St' and 'First Floor Flat, 388 Fountayne St' all give '388'. It is the largest number that
+    does not name a flat or unit ('Flat 12, 3 Acacia Rd': 3); failing one, the largest number
+    ('Flat 12 Nightingale House': 12, the flat of a named block, as '12 Nightingale House' gives).
+    """
+    joined = text(_SLASH_FLAT.sub(r"FLAT \1 ", " ".join(str(line) for line in lines if line)))
+    if not joined:
+        return ""
+    flats = {int(n) for n in _FLAT_NUMBER.findall(joined)}
+    numbers = [int(n) for n in _NUMBER.findall(joined)]
+    if not numbers:
+        return ""
+    rest = [n for n in numbers if n not in flats]
+    return str(max(rest or numbers))
+
+
 def phone(value) -> str:
     digits = re.sub(r"\D", "", str(value or ""))
     if digits.startswith("44") and len(digits) >= 11:
@@ -267,16 +307,16 @@ def initials(record: dict) -> str:
 
 def base_values(record: dict) -> dict[str, str]:
     """The normalised value of each identifier, keyed by token field name (empty: not recorded)."""
-    lines = [record.get("address_line_1"), record.get("address_line_2"), record.get("address_line_3")]
+    place = address_values(record)
     return {
         "tok_forename": forename(record.get("forename")),
         "tok_surname": surname(record.get("surname")),
         "tok_organisation": text(record.get("organisation")),
         "tok_dob": date_of_birth(record.get("date_of_birth")),
         "tok_nino": nino(record.get("nino")),
-        "tok_address": address(lines),
-        "tok_postcode": postcode(record.get("postcode")),
-        "tok_uprn": text(record.get("uprn")).replace(" ", ""),
+        "tok_address": place["tok_address"],
+        "tok_postcode": place["tok_postcode"],
+        "tok_uprn": place["tok_uprn"],
         "tok_phone": phone(record.get("phone")),
         "tok_email": email(record.get("email")),
     }
@@ -298,10 +338,8 @@ def derived_values(record: dict) -> dict[str, str]:
     organisation's: its phonetic surname is the metaphone code of the name without its legal form
     (Ltd, Limited, LLP, ...), whole, so that different organisations keep different codes.
     """
-    lines = [record.get("address_line_1"), record.get("address_line_2"), record.get("address_line_3")]
+    place = address_values(record)
     dob = date_of_birth(record.get("date_of_birth"))
-    code = postcode(record.get("postcode"))
-    numbers = house_numbers(lines)
     given = forename(record.get("forename"))
     whole = len(given) > 1
     canonical = canonical_forename_of(record) if whole else ""
@@ -313,9 +351,62 @@ def derived_values(record: dict) -> dict[str, str]:
         "tok_forename_phonetic": soundex(canonical),
         "tok_dob_year": dob[:4],
         "tok_dob_year_month": dob[:7],
-        "tok_postcode_sector": postcode_sector(record.get("postcode")),
-        "tok_house_postcode": f"{numbers}|{code}" if numbers and code else "",
+        "tok_postcode_sector": place["tok_postcode_sector"],
+        "tok_house_postcode": place["tok_house_postcode"],
+        "tok_building_postcode": place["tok_building_postcode"],
+        "tok_dob_month_day": dob[5:],
     }
+
+
+# The token fields that describe an address (a party may be recorded at several: PartyAddress).
+ADDRESS_TOKEN_FIELDS = (
+    "tok_address", "tok_postcode", "tok_uprn", "tok_house_postcode", "tok_postcode_sector", "tok_building_postcode",
+)
+ADDRESS_FIELDS = ("address_line_1", "address_line_2", "address_line_3", "postcode", "uprn")
+
+
+def address_values(record: dict) -> dict[str, str]:
+    """The normalised values of ADDRESS_TOKEN_FIELDS for one record (as base_values and derived_values give them)."""
+    lines = [record.get("address_line_1"), record.get("address_line_2"), record.get("address_line_3")]
+    code = postcode(record.get("postcode"))
+    numbers = house_numbers(lines)
+    building = building_number(lines)
+    return {
+        "tok_address": address(lines),
+        "tok_postcode": code,
+        "tok_uprn": text(record.get("uprn")).replace(" ", ""),
+        "tok_house_postcode": f"{numbers}|{code}" if numbers and code else "",
+        "tok_postcode_sector": postcode_sector(record.get("postcode")),
+        "tok_building_postcode": f"{building}|{code}" if building and code else "",
+    }
+
+
+# A pseudonymised extract carries each other address as these columns (tok_previous_postcode, ...):
+# the same tokens as an account's own address gives (tok_postcode, ...), so they compare.
+OTHER_ADDRESS_TOKEN_FIELDS = {
+    kind: {field: f"tok_{kind}_{field[4:]}" for field in ADDRESS_TOKEN_FIELDS if field != "tok_uprn"}
+    for kind in OTHER_ADDRESSES
+}
+
+
+def record_addresses(record: dict) -> list[tuple[str, dict]]:
+    """(kind, address record) for each address one source record gives: its own ("account"), and
+    a previous or forwarding address when it has one (as address_line_1, _2 and postcode)."""
+    out = [("account", {f: record.get(f) for f in ADDRESS_FIELDS})]
+    for kind, (line_1, line_2, code) in OTHER_ADDRESSES.items():
+        if record.get(line_1) or record.get(code):
+            out.append((kind, {"address_line_1": record.get(line_1), "address_line_2": record.get(line_2),
+                               "postcode": record.get(code)}))
+    return out
+
+
+def address_key(tokens) -> str:
+    """One address's identity among a party's addresses: a digest of its tokens (keyed already,
+    so the digest reveals nothing the tokens do not). Empty when every token is missing."""
+    tokens = [t or "" for t in tokens]
+    if not any(tokens):
+        return ""
+    return hashlib.blake2b("\x1f".join(tokens).encode(), digest_size=16).hexdigest()
 
 
 def token_fields() -> tuple[str, ...]:
@@ -339,6 +430,20 @@ class Tokeniser:
             return None
         digest = hmac.new(self.key, f"{field}\x1f{value}".encode(), hashlib.sha256).digest()[:TOKEN_BYTES]
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def tokenise_address(self, record: dict) -> dict[str, str | None]:
+        """The address token fields only (ADDRESS_TOKEN_FIELDS) of one record."""
+        return {field: self.token(field, value) for field, value in address_values(record).items()}
+
+    def tokenise_extract(self, record: dict) -> dict[str, str | None]:
+        """What a pseudonymised extract carries for one row: `tokenise`, plus the tokens of its
+        previous and forwarding addresses (OTHER_ADDRESS_TOKEN_FIELDS)."""
+        tokens = self.tokenise(record)
+        given = dict(record_addresses(record))
+        for kind, columns in OTHER_ADDRESS_TOKEN_FIELDS.items():
+            values = self.tokenise_address(given[kind]) if kind in given else {}
+            tokens.update({column: values.get(field) for field, column in columns.items()})
+        return tokens
 
     def tokenise(self, record: dict) -> dict[str, str | None]:
         """Every token field for one source record, plus its display initials and the key id."""

@@ -21,7 +21,16 @@ from django.utils import timezone
 from fairdebt.accounts import positions
 
 from . import config, loader, reader, validate
-from fairdebt.domain.identity import IDENTIFIER_FIELDS, token_fields
+from fairdebt.domain.identity import (
+    ADDRESS_FIELDS,
+    ADDRESS_TOKEN_FIELDS,
+    IDENTIFIER_FIELDS,
+    OTHER_ADDRESS_TOKEN_FIELDS,
+    OTHER_ADDRESSES,
+    address_key,
+    record_addresses,
+    token_fields,
+)
 from fairdebt.vault import keys as vault_keys
 from fairdebt.vault import services as vault
 
@@ -273,6 +282,8 @@ def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None, cloc
             for party_id, died in deaths.group_by("_party_id").agg(pl.col("deceased_on").min()).iter_rows():
                 Party.objects.filter(pk=party_id, deceased_on__isnull=True).update(deceased_on=died)
 
+    _record_addresses(df, new_parties.select("party_ref", "_new_party_id"), sf)
+
     links = rows.join(new_accounts.select("account_ref", "_new_account_id"), on="account_ref", how="left").join(
         new_parties.select("party_ref", "_new_party_id"), on="party_ref", how="left"
     ).select(
@@ -284,6 +295,65 @@ def _load_accounts(source, df: pl.DataFrame, sf: SourceFile, progress=None, cloc
     links = links.with_row_index("id", offset=first_link).with_columns(pl.col("id").cast(pl.Int64))
     loader.insert("accounts_accountparty", links, _progress(progress, "loaded"))
     return links.height, duplicates, df
+
+
+def _addresses(ok: pl.DataFrame) -> pl.DataFrame:
+    """_pid, kind, ADDRESS_TOKEN_FIELDS, token_key_id: each distinct address the rows give (their
+    own, and any previous or forwarding address), as tokens: computed here, or as delivered."""
+    columns = [*ADDRESS_TOKEN_FIELDS, "token_key_id"]
+    parts = []
+    if _pseudonymised(ok):
+        given = {"account": {c: c for c in ADDRESS_TOKEN_FIELDS}} | {
+            kind: {field: column for field, column in fields.items()} for kind, fields in OTHER_ADDRESS_TOKEN_FIELDS.items()}
+        for kind, mapping in given.items():
+            parts.append(ok.select(
+                "_pid", pl.lit(kind).alias("kind"),
+                *[(pl.col(mapping[c]).cast(pl.Utf8) if mapping.get(c) in ok.columns else pl.lit(None, pl.Utf8)).alias(c)
+                  for c in ADDRESS_TOKEN_FIELDS],
+                (pl.col("token_key_id").cast(pl.Utf8) if "token_key_id" in ok.columns else pl.lit(None, pl.Utf8)).alias("token_key_id"),
+            ))
+        return pl.concat(parts).unique(maintain_order=True)
+    present = [f for f in (*ADDRESS_FIELDS, *[f for fields in OTHER_ADDRESSES.values() for f in fields]) if f in ok.columns]
+    rows = ok.select("_pid", *[pl.col(c).cast(pl.Utf8) for c in present]).unique(maintain_order=True)
+    tokeniser = vault_keys.tokeniser()
+    out = []
+    for record in rows.iter_rows(named=True):
+        for kind, place in record_addresses(record):
+            out.append({"_pid": record["_pid"], "kind": kind, **tokeniser.tokenise_address(place), "token_key_id": tokeniser.key_id})
+    return pl.DataFrame(out, schema={"_pid": pl.Int64, "kind": pl.Utf8, **{c: pl.Utf8 for c in columns}})
+
+
+def _record_addresses(df: pl.DataFrame, new_parties: pl.DataFrame, sf: SourceFile) -> int:
+    """Keep every accepted row's addresses for its party (people.PartyAddress), for new and
+    existing parties alike, as tokens: the account's address, and a previous or forwarding address
+    where the extract gives one. Linkage compares each of a party's addresses, not only the first
+    row's (decision 0006). One row per party and distinct address, so a reload adds nothing.
+    `new_parties`: party_ref, _new_party_id of the parties this load created."""
+    ok = df.filter(pl.col(ERR_REASON).is_null()).join(new_parties, on="party_ref", how="left").with_columns(
+        pl.coalesce("_party_id", "_new_party_id").alias("_pid")
+    ).filter(pl.col("_pid").is_not_null())
+    if ok.height == 0:
+        return 0
+    tokens = _addresses(ok)
+    keys = [address_key(row) for row in tokens.select(ADDRESS_TOKEN_FIELDS).iter_rows()]
+    tokens = tokens.with_columns(pl.Series("address_key", keys, dtype=pl.Utf8)).filter(pl.col("address_key") != "")
+    tokens = tokens.unique(["_pid", "address_key"], keep="first", maintain_order=True)
+    if tokens.height == 0:
+        return 0
+    known = loader.lookup(
+        "SELECT pa.party_id, pa.address_key FROM people_partyaddress pa JOIN fd_keys k ON pa.address_key = k.k",
+        tokens["address_key"], [], {"_pid": pl.Int64, "address_key": pl.Utf8},
+    )
+    fresh = tokens.join(known, on=["_pid", "address_key"], how="anti")
+    if fresh.height == 0:
+        return 0
+    first = loader.reserve_ids("people_partyaddress", fresh.height)
+    fresh = fresh.with_row_index("id", offset=first).with_columns(pl.col("id").cast(pl.Int64))
+    return loader.insert(
+        "people_partyaddress",
+        fresh.select("id", pl.col("_pid").alias("party_id"), "address_key", "kind",
+                     pl.col("token_key_id").fill_null(""), *ADDRESS_TOKEN_FIELDS, pl.lit(sf.id).alias("source_file_id")),
+    )
 
 
 # ----------------------------------------------------------------------------------------- debts

@@ -11,15 +11,22 @@ from django.utils import timezone
 from fairdebt.batch import linkage
 from fairdebt.ingest import loader
 
-from .models import LinkageRun, LinkOverride, Party, PartyLink, Person
+from .models import LinkageRun, LinkOverride, Party, PartyAddress, PartyLink, Person
 
 
 def parties_frame() -> pl.DataFrame:
+    """One row per record of a party: its own tokens with each of its addresses (PartyAddress), and
+    with the address its Party row holds (the first row's; the same as one of its PartyAddress rows
+    once ingest has recorded them, and then the duplicate goes). linkage takes several rows per party."""
     columns = ["id", "system", "party_ref", "token_key_id", *Party.token_columns()]
-    frame = loader.pull(
-        f"SELECT {', '.join(columns)} FROM people_party", [], {c: (pl.Int64 if c == "id" else pl.Utf8) for c in columns}
+    address = [c for c in PartyAddress.token_columns() if c in columns]
+    schema = {c: (pl.Int64 if c == "id" else pl.Utf8) for c in columns}
+    own = loader.pull(f"SELECT {', '.join(columns)} FROM people_party", [], schema)
+    each = loader.pull(
+        f"SELECT {', '.join('a.' + c if c in address else 'p.' + c for c in columns)} "
+        "FROM people_partyaddress a JOIN people_party p ON p.id = a.party_id AND a.token_key_id = p.token_key_id", [], schema,
     )
-    return frame.rename({"id": "party_id"})
+    return pl.concat([own, each]).unique(maintain_order=True).rename({"id": "party_id"})
 
 
 def accounts_frame() -> pl.DataFrame:
@@ -41,7 +48,7 @@ def run_new() -> LinkageRun:
         return run()
     parties = parties_frame()
     since = previous.counts["max_party_id"]
-    new_ids = parties.filter(pl.col("party_id") > since)["party_id"].to_list()
+    new_ids = parties.filter(pl.col("party_id") > since)["party_id"].unique().sort().to_list()  # a party may bring several rows
     record = LinkageRun.objects.create(mode="incremental")
     if not new_ids:
         record.model, record.counts, record.finished_at = previous.model, {"parties": 0, "max_party_id": since}, timezone.now()

@@ -62,6 +62,8 @@ class Party(models.Model):
     tok_dob_year_month = _token()
     tok_postcode_sector = _token()
     tok_house_postcode = _token()
+    tok_building_postcode = _token()
+    tok_dob_month_day = _token()
     deceased_on = models.DateField(null=True, blank=True)
     source_file = models.ForeignKey("ingest.SourceFile", null=True, blank=True, on_delete=models.PROTECT)
 
@@ -76,6 +78,41 @@ class Party(models.Model):
     def display_name(self) -> str:
         """Initials only: the name itself needs re-identification (people.services)."""
         return self.initials or "(no name)"
+
+    @classmethod
+    def token_columns(cls) -> list[str]:
+        return [f.name for f in cls._meta.fields if f.name.startswith("tok_")]
+
+
+class PartyAddress(models.Model):
+    """Each distinct address a source system records for a party, as tokens.
+
+    A party on several accounts (a council tax account at each home it has had, a parking account
+    at the address the DVLA held) is recorded at several addresses; Party keeps the first one's
+    tokens, and this table every one (the first too), so linkage can compare each of them. Ingest
+    adds the rows of every accounts load, for new and existing parties alike; a reload adds
+    nothing (one row per party and address_key). `kind` says where the address came from: an
+    account row's own address, or a previous or forwarding address the source system recorded.
+    """
+
+    KINDS = [("account", "Account address"), ("previous", "Previous address"), ("forwarding", "Forwarding address")]
+
+    party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="addresses")
+    # A digest of the token columns below (tokens, not raw values): one row per distinct address.
+    address_key = models.CharField(max_length=32)
+    kind = models.CharField(max_length=10, choices=KINDS, default="account")
+    token_key_id = models.CharField(max_length=10)
+    tok_address = _token()
+    tok_postcode = _token()
+    tok_uprn = _token()
+    tok_house_postcode = _token()
+    tok_postcode_sector = _token()
+    tok_building_postcode = _token()
+    source_file = models.ForeignKey("ingest.SourceFile", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name_plural = "party addresses"
+        constraints = [models.UniqueConstraint(fields=["party", "address_key"], name="party_address_key")]
 
     @classmethod
     def token_columns(cls) -> list[str]:

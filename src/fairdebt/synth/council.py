@@ -80,6 +80,11 @@ RECORDS_DEATH = {"council_tax": 0.85, "business_rates": 0.5, "housing": 0.8, "le
 DUPLICATE_RECORD = {"council_tax": 0.3, "business_rates": 0.2, "housing": 0.15, "leasehold": 0.3,
                     "hb_overpayments": 0.1, "parking": 0.35, "sundry": 0.2}
 
+# How often a new account records the address its holder came from, when they moved within the
+# borough: council tax move-in forms ask for it (older and paper-form records often lack it);
+# housing applications ask for an address history, which the tenancy record keeps.
+PREVIOUS_ADDRESS = {"council_tax": 0.7, "housing": 0.8}
+
 BAND_NINTHS = {"A": 6, "B": 7, "C": 8, "D": 9, "E": 11, "F": 13, "G": 15, "H": 18}
 
 
@@ -179,6 +184,7 @@ class _Council:
         self.records: dict[tuple[str, str], dict] = {}  # (system, party_ref) -> rendered person record
         self.party_of: dict[tuple[str, str], str] = {}  # (system, rid) -> latest party_ref
         self.rid_n = 0
+        self.mailboxes: dict[str, str] = {}  # email address -> the one resident (rid) whose mailbox it is
         self.method_maps: dict[str, dict[str, str]] = {}
         for system in SYSTEMS:
             name = f"{system}.transactions"
@@ -373,6 +379,32 @@ class _Council:
         return [Period(self._prop_for(rng, tenure), prev_start, moved_on - days(1), tenure),
                 Period(self.geo.elsewhere(rng), moved_on, None, "elsewhere")]
 
+    def own_mailboxes(self, hh: Household) -> None:
+        """A mailbox has one owner: an address someone else in the borough already has gets digits
+        appended (john.smith@ is taken, so john.smith47@), as real people's addresses do. Namesakes
+        therefore never share an email; one person's current and old addresses stay their own."""
+        for p in hh.adults:
+            p.email = self._mailbox(p, p.email)
+            p.old_email = self._mailbox(p, p.old_email)
+
+    def _mailbox(self, person: Person, email: str | None) -> str | None:
+        if not email or self.mailboxes.setdefault(email, person.rid) == person.rid:
+            return email
+        # Its own random stream, so the rest of the council is the same whatever the collisions.
+        rng = random.Random(f"{self.seed}:mailbox:{person.rid}:{email}")
+        local, domain = email.split("@", 1)
+        while True:
+            digits = rng.randint(1, 99) if rng.random() < 0.6 else rng.randint(100, 9999)
+            candidate = f"{local}{digits}@{domain}"
+            if self.mailboxes.setdefault(candidate, person.rid) == person.rid:
+                return candidate
+
+    def other_address(self, kind: str, prop: Property, rng: random.Random) -> dict:
+        """A previous or forwarding address as a resident gives it on a form: two lines and a postcode."""
+        l1, l2, l3, pc = render_address(prop, "any", rng)
+        return {f"{kind}_address_line_1": l1, f"{kind}_address_line_2": ", ".join(x for x in (l2, l3) if x),
+                f"{kind}_postcode": pc}
+
     # ------------------------------------------------------------------------------ records
     def party(self, system: str, person: Person, rng: random.Random, created: date, style: Style | None = None,
               force_new: bool = False) -> tuple[str, dict]:
@@ -473,12 +505,17 @@ class _Council:
             acct = self.refs.next("council_tax", "account", rng, gap=4)
             nxt = hh.periods[pi + 1] if pi + 1 < len(hh.periods) else None
             for i, person in enumerate(liable):
-                prop = period.prop
+                # The account keeps its property's address; what the resident told the council on
+                # moving goes in its own columns. A stream of its own, so nothing else changes.
+                mrng = random.Random(f"{self.seed}:moves:council_tax:{hh.hid}:{pi}:{i}")
+                moved = {}
                 if end is not None and nxt is not None and rng.random() < 0.3:
-                    prop = nxt.prop  # forwarding address recorded on closure
+                    moved |= self.other_address("forwarding", nxt.prop, mrng)  # recorded on closure
+                if pi > 0 and mrng.random() < PREVIOUS_ADDRESS["council_tax"]:
+                    moved |= self.other_address("previous", hh.periods[pi - 1].prop, mrng)  # the move-in form
                 self.account_row("council_tax", acct, person, rng, role="lead" if i == 0 else "joint",
-                                 created=period.start, prop=prop, liable_from=period.start,
-                                 liable_to=end if (end is not None and end <= A) else None)
+                                 created=period.start, prop=period.prop, liable_from=period.start,
+                                 liable_to=end if (end is not None and end <= A) else None, **moved)
             band = period.prop.band if period.tenure not in ("ta",) else "B"
             single = len([p for p in hh.adults if p.deceased_on is None or p.deceased_on > period.start]) == 1
             lead = liable[0]
@@ -600,7 +637,7 @@ class _Council:
         A = self.as_of
         payer = vary_payer(hh.payer, rng, hh.income)
         lead = hh.lead
-        for period in hh.periods:
+        for pi, period in enumerate(hh.periods):
             if period.tenure not in ("council", "ta"):
                 continue
             if period.end is not None and period.end < self.rent_window + days(7):
@@ -624,8 +661,12 @@ class _Council:
                 tenure = "non_secure" if rng.random() < 0.04 else "secure"
             tref = self.refs.next("housing", "account", rng, gap=3)
             for i, person in enumerate(tenants):
+                mrng = random.Random(f"{self.seed}:moves:housing:{hh.hid}:{pi}:{i}")
+                former = {}
+                if pi > 0 and mrng.random() < PREVIOUS_ADDRESS["housing"]:
+                    former = self.other_address("previous", hh.periods[pi - 1].prop, mrng)  # the housing application
                 self.account_row("housing", tref, person, rng, role="lead" if i == 0 else "joint", created=start,
-                                 prop=period.prop, liable_from=start, liable_to=end, tenure=tenure)
+                                 prop=period.prop, liable_from=start, liable_to=end, tenure=tenure, **former)
             if tenure == "temporary_accommodation":
                 base = rng.randrange(21000, 36000, 5)
             elif period.prop.kind == "house":
@@ -1083,6 +1124,7 @@ class _Council:
         while self.rid_n < self.residents:
             rng = random.Random(f"{self.seed}:hh:{h}")
             hh = self.make_household(h, rng, self.residents - self.rid_n)
+            self.own_mailboxes(hh)
             self.services(hh, rng)
             h += 1
         for j in range(max(1, self.residents // 150)):

@@ -25,8 +25,8 @@ def extract(source: Source, path: Path, out: Path) -> dict:
     bad_lines = checked.filter(pl.col(validate.ERR_REASON).is_not_null()).select(reader.LINE, validate.ERR_FIELD, validate.ERR_REASON)
     tokeniser = keys.tokeniser()
     present = [f for f in IDENTIFIER_FIELDS if f in ok.columns]
-    tokens = pl.DataFrame([tokeniser.tokenise(r) for r in ok.select(present).to_dicts()],
-                          schema={c: pl.Utf8 for c in [*tokeniser.tokenise({}).keys()]})
+    tokens = pl.DataFrame([tokeniser.tokenise_extract(r) for r in ok.select(present).to_dicts()],
+                          schema={c: pl.Utf8 for c in [*tokeniser.tokenise_extract({}).keys()]})
     ident_columns = {source.columns[f] for f in IDENTIFIER_FIELDS if f in source.columns}
     kept = raw.join(ok.select(reader.LINE), on=reader.LINE, how="semi").sort(reader.LINE)
     output = pl.concat([kept.drop([c for c in kept.columns if c in ident_columns or c.startswith("_")]), tokens], how="horizontal")

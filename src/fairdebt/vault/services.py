@@ -104,6 +104,7 @@ def rotate_keys(progress=None) -> dict:
                 batch = []
         Party.objects.bulk_update(batch, [*token_columns, "token_key_id"])
         counts["parties"] += len(batch)
+        counts["party_addresses"] = _retokenise_addresses(tokeniser.key_id)
         for q in QuarantinedRow.objects.iterator(chunk_size=2000):
             raw = sealed_rows.get(q.id, q.raw)
             q.fingerprint = tokeniser.token("quarantined_row", _json.dumps([q.source, raw], sort_keys=True, default=str))
@@ -113,3 +114,22 @@ def rotate_keys(progress=None) -> dict:
     keys.destroy_unused_seal_keys({r for r in Identity.objects.using(VAULT).values_list("key_id", flat=True).distinct()}
                                   | {r for r in SealedRow.objects.using(VAULT).values_list("key_id", flat=True).distinct()})
     return counts
+
+
+def _retokenise_addresses(key_id: str) -> int:
+    """After rotation, a party's addresses (people.PartyAddress) under the old key are replaced by
+    the address its re-tokenised Party row holds (the vault seals the first row's identifiers
+    only); its other addresses come back, under the new key, when their accounts extracts are next
+    loaded (ingest records every row's address, idempotently). Returns the rows now held."""
+    from fairdebt.domain.identity import ADDRESS_TOKEN_FIELDS, address_key
+    from fairdebt.people.models import Party, PartyAddress
+
+    PartyAddress.objects.exclude(token_key_id=key_id).delete()
+    rows = []
+    for party in Party.objects.filter(token_key_id=key_id).only("id", "token_key_id", "source_file_id", *ADDRESS_TOKEN_FIELDS).iterator(chunk_size=5000):
+        tokens = {c: getattr(party, c) for c in ADDRESS_TOKEN_FIELDS}
+        key = address_key(tokens[c] for c in ADDRESS_TOKEN_FIELDS)
+        if key:
+            rows.append(PartyAddress(party_id=party.id, address_key=key, token_key_id=key_id, source_file_id=party.source_file_id, **tokens))
+    PartyAddress.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+    return PartyAddress.objects.count()
