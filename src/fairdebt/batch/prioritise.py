@@ -245,7 +245,9 @@ def decide(f: ir.Table, policy: rules.Policy, arm: int = 0, account_types=None) 
     score = ibis.literal(0.0, "float64")
     for c in contributions:
         score = score + t[c]
-    t = t.mutate(score=score)
+    # Kept as 32-bit floats, for explanations (two places shown); the score, which orders the work,
+    # is the exact sum. Half the bytes of 45M x every weighted feature.
+    t = t.mutate(score=score).mutate(**{c: t[c].cast("float32") for c in contributions})
     specific = {}
     for i, r in enumerate(policy.actions):
         cond = None if r.catch_all else _rule(t, r, t.score, types)
@@ -341,7 +343,7 @@ def results(t: ir.Table, champion, challenger=None) -> ir.Table:
     """The columns kept for every debt, whichever policy decided: RESULT and a contribution for every
     weighted feature of either policy (0 where the deciding policy does not weigh it)."""
     names = sorted({*champion.weights, *((challenger.weights if challenger else {}))})
-    t = t.mutate(**{f"c_{n}": ibis.literal(0.0, "float64") for n in names if f"c_{n}" not in t.columns})
+    t = t.mutate(**{f"c_{n}": ibis.literal(0.0).cast("float32") for n in names if f"c_{n}" not in t.columns})
     return t.select(*RESULT, *[f"c_{n}" for n in names])
 
 
