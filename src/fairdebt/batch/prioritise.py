@@ -112,8 +112,8 @@ def _days(later, earlier) -> ir.IntegerValue:
 
 def state(debts: ir.Table, summary: ir.Table) -> ir.Table:
     """One row per debt: its attributes, its ledger summary and its person's picture across services
-    (services owed, arrears, priority share). At national scale this is the table ingest keeps up
-    to date, so the nightly run reads it without a join."""
+    (services owed, arrears, priority share). The nightly decisions read it without a join; kept in
+    person order, each person's debts lie together (docs/prioritisation.md, "At national scale")."""
     t = debts.left_join(summary, "debt_id").drop("debt_id_right")
     balance, arrears = t.balance.fill_null(0), t.arrears.fill_null(0)
     t = t.mutate(balance=balance, arrears=arrears, ongoing=t.ongoing.fill_null(0))
@@ -322,7 +322,7 @@ def split(f: ir.Table, seed: str, percent: int) -> ir.BooleanValue:
 
 def nightly(state: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date, champion: rules.Policy,
             challenger: rules.Policy | None = None, seed: str = "", percent: int = 0, account_types=None) -> ir.Table:
-    """Every debt's decision for `on` from the maintained per-debt state: the RESULT columns (rule
+    """Every debt's decision for `on` from the per-debt state (`state`): the RESULT columns (rule
     numbers; see `labelled`). `account_types`: the services in the book, when the caller knows them
     (else they are looked up: one column's distinct values)."""
     if account_types is None:

@@ -142,7 +142,8 @@ def prioritise(on: dt.date | None = None) -> Run:
 
 
 def _contributions(row: dict) -> dict:
-    return {k[2:]: v for k, v in row.items() if k.startswith("c_") and v}
+    # Stored for explanations: two places, as shown (the batch keeps them as 32-bit floats).
+    return {k[2:]: round(v, 2) for k, v in row.items() if k.startswith("c_") and v}
 
 
 def _keep(model, key: str, decided: dict[int, dict], version, on: dt.date) -> int:
