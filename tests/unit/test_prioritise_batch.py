@@ -212,3 +212,30 @@ def test_money_in_the_state_stays_integer_pence_when_written(tmp_path):
     schema = pq.read_schema(path)
     for name in ("balance", "arrears", "ongoing", "person_arrears", "charge_amount", "payments_90d", "payments_365d", "priority_share"):
         assert pa.types.is_integer(schema.field(name).type), (name, schema.field(name).type)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 4), st.sampled_from(["housing_rent", "council_tax", "parking_pcn"]),
+                       st.lists(entry, min_size=1, max_size=8), st.just([]) | st.lists(entry, max_size=3)), min_size=1, max_size=6),
+    st.integers(-60, 0), st.integers(0, 120),
+)
+def test_advancing_the_state_a_night_equals_folding_the_whole_ledger_again(ledgers, shift, nights):
+    """The state made on `since`, advanced to `on` with the entries loaded since (some backdated),
+    is exactly the state folded from the whole ledger on `on`: every column of every debt."""
+    since = ON + dt.timedelta(days=shift)
+    on = since + dt.timedelta(days=nights)
+    debts, known, loaded = [], [], []
+    for debt_id, (person, kind, before, after) in enumerate(ledgers, start=1):
+        debts.append(dict(debt_id=debt_id, person_id=person, account_type=kind, tenure="", recovery_stage="none", stage_date=None))
+        for rows, into in ((before, known), (after, loaded)):
+            into.extend(dict(debt_id=debt_id, kind=k, amount=a, effective_date=eff, due_date=due, method="") for k, a, eff, due in rows)
+    d, old_entries, *_ = tables(debts, known)
+    con = d._find_backend()
+    every = batch.table(con, "every", pa.Table.from_pylist(known + loaded, ENTRIES))
+    changed = batch.table(con, "changed", pa.table({"debt_id": pa.array(sorted({e["debt_id"] for e in loaded}), pa.int64())}))
+    old_state = batch.table(con, "old_state", batch.state(d, batch.ledger_summary(old_entries, since)).to_pyarrow())
+    advanced = batch.advance(old_state, d, every, since, on, changed).to_pyarrow().to_pylist()
+    folded = batch.state(d, batch.ledger_summary(every, on)).to_pyarrow().to_pylist()
+    key = lambda r: r["debt_id"]  # noqa: E731
+    assert sorted(advanced, key=key) == sorted(folded, key=key)

@@ -66,6 +66,11 @@ def table(con, name: str, data) -> ir.Table:
     return con.table(name)
 
 
+def _debit(e: ir.Table) -> ir.BooleanValue:
+    """Entries that add to what is owed (domain/ledger.py): a reversal counts on the side of the entry it reverses."""
+    return e.kind.isin(_DEBIT) | ((e.kind == "adjustment") & (e.amount > 0)) | ((e.kind == "reversal") & (e.amount < 0))
+
+
 def _int64(total) -> ir.IntegerValue:
     """A sum of pence as int64. DuckDB sums BIGINT into HUGEINT, which Parquet stores as DOUBLE
     (money is never a float), and Ibis drops a cast to the type it already believes the sum has,
@@ -78,7 +83,7 @@ def ledger_summary(entries: ir.Table, on: dt.date) -> ir.Table:
     payment counts and dates, and the last three payments (for Hackney's amount and date deltas)."""
     day = ibis.literal(on)
     e = entries.filter(_.effective_date <= day)
-    debit = e.kind.isin(_DEBIT) | ((e.kind == "adjustment") & (e.amount > 0)) | ((e.kind == "reversal") & (e.amount < 0))
+    debit = _debit(e)
     due = e.due_date.fill_null(e.effective_date)
     paid = e.kind == "payment"
     sums = e.group_by("debt_id").aggregate(
@@ -103,7 +108,9 @@ def ledger_summary(entries: ir.Table, on: dt.date) -> ir.Table:
     s = sums.left_join(last3, "debt_id").drop("debt_id_right")
     overdue, credits, balance = s.overdue.fill_null(0), s.credits.fill_null(0), s.balance.fill_null(0)
     arrears = ibis.greatest(0, ibis.least(overdue - credits, balance))
-    return s.mutate(balance=balance, arrears=arrears, ongoing=ibis.greatest(0, balance - arrears)).drop("overdue", "credits")
+    # Counts are 0, not NULL, when no entry falls in the window (as when entries do but none is a payment).
+    return s.mutate(balance=balance, arrears=arrears, ongoing=ibis.greatest(0, balance - arrears),
+                    payments_90d=s.payments_90d.fill_null(0), payments_365d=s.payments_365d.fill_null(0)).drop("overdue", "credits")
 
 
 def _days(later, earlier) -> ir.IntegerValue:
@@ -113,10 +120,20 @@ def _days(later, earlier) -> ir.IntegerValue:
 def state(debts: ir.Table, summary: ir.Table) -> ir.Table:
     """One row per debt: its attributes, its ledger summary and its person's picture across services
     (services owed, arrears, priority share). The nightly decisions read it without a join; kept in
-    person order, each person's debts lie together (docs/prioritisation.md, "At national scale")."""
+    person order, each person's debts lie together (docs/prioritisation.md, "At national scale").
+    `advance` brings it forward a night without folding the whole ledger again."""
+    return _with_person(_per_debt(debts, summary))
+
+
+def _per_debt(debts: ir.Table, summary: ir.Table) -> ir.Table:
     t = debts.left_join(summary, "debt_id").drop("debt_id_right")
-    balance, arrears = t.balance.fill_null(0), t.arrears.fill_null(0)
-    t = t.mutate(balance=balance, arrears=arrears, ongoing=t.ongoing.fill_null(0))
+    return t.mutate(balance=t.balance.fill_null(0), arrears=t.arrears.fill_null(0), ongoing=t.ongoing.fill_null(0))
+
+
+PERSON_COLUMNS = ("person_arrears", "services_owed", "priority_share")
+
+
+def _with_person(t: ir.Table) -> ir.Table:
     # Services owed: one 0/1 maximum per account type, added up (COUNT DISTINCT per person costs
     # more than all the other features together at 45M debts; BIT_OR is not on every backend).
     owes = {f"_o{n}": ibis.cases(((t.account_type == a) & (t.balance > 0), 1), else_=0).max() for n, a in enumerate(ACCOUNT_TYPES)}
@@ -131,6 +148,38 @@ def state(debts: ir.Table, summary: ir.Table) -> ir.Table:
                                   else_=ibis.literal(0, "int64")),
     ).drop("_priority", *owes)
     return t.left_join(per_person, "person_id").drop("person_id_right")
+
+
+def touched(entries: ir.Table, since: dt.date, on: dt.date) -> ir.Table:
+    """debt_id of every debt whose ledger summary on `on` can differ from its summary on `since`:
+    an entry effective after `since` (loaded since, or dated ahead), a debit falling due in
+    between (arrears), a payment leaving the 90- or 365-day window (payment counts)."""
+    e = entries
+    s, o = ibis.literal(since), ibis.literal(on)
+    due = e.due_date.fill_null(e.effective_date)
+    paid = e.kind == "payment"
+    changed = (
+        ((e.effective_date > s) & (e.effective_date <= o))
+        | (_debit(e) & (due >= s) & (due < o) & (e.effective_date <= o))
+        | (paid & (e.effective_date > s - ibis.interval(days=365)) & (e.effective_date <= o - ibis.interval(days=365)))
+        | (paid & (e.effective_date > s - ibis.interval(days=90)) & (e.effective_date <= o - ibis.interval(days=90)))
+    )
+    return e.filter(changed).select("debt_id").distinct()
+
+
+def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, changed: ir.Table | None = None) -> ir.Table:
+    """The state on `on` from the state on `since`: only the debts whose summary can have changed
+    with time (`touched`), and `changed` (debt_id: debts with entries loaded since the old state
+    was made, backdated ones included, or whose own record changed: a new recovery stage, a new
+    debt), are folded again from their entries; every other debt keeps its row. Each person's
+    picture is then worked out again over the new rows. Equal to `state` on `on` (a property test
+    checks it), without folding the whole ledger."""
+    redo = touched(entries, since, on)
+    if changed is not None:
+        redo = redo.union(changed.select("debt_id")).distinct()
+    fresh = _per_debt(debts.semi_join(redo, "debt_id"), ledger_summary(entries.semi_join(redo, "debt_id"), on))
+    kept = old.drop(*PERSON_COLUMNS).anti_join(redo, "debt_id")
+    return _with_person(kept.union(fresh.select(*kept.columns)))
 
 
 def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date) -> ir.Table:
