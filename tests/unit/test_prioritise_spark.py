@@ -52,3 +52,31 @@ def test_spark_and_duckdb_decide_every_debt_the_same(tmp_path, monkeypatch):
                 assert a[key] == b[key], (a["debt_id"], key)
     lead = lambda p: (p["person_id"], p["lead_debt_id"], p["variant"], p["segment"], p["rag"], p["action"], p["debts"])  # noqa: E731
     assert [lead(p) for p in duck[1]] == [lead(p) for p in spark[1]]
+
+
+def test_spark_brings_the_state_forward_as_duckdb_folds_it(tmp_path, monkeypatch):
+    """batch.advance on Spark: the state a month ago, brought forward with one new payment, is the
+    state folded from the whole ledger today."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    monkeypatch.setenv("SPARK_LOCAL_DIRS", str(tmp_path))
+    debts, entries = world()
+    since = ON - dt.timedelta(days=30)
+    new = dict(debt_id=4, kind="payment", amount=-2_000, effective_date=since - dt.timedelta(days=2), due_date=None, method="cash")
+    expected = None
+    for engine in ("duckdb", "spark"):
+        con = batch.connect(engine)
+        try:
+            d, old_entries, *_ = _inputs(con, debts, entries)
+            every = batch.table(con, "every_entry", pa.Table.from_pylist([*entries, new], old_entries.schema().to_pyarrow()))
+            changed = batch.table(con, "changed_debts", pa.table({"debt_id": pa.array([4], pa.int64())}))
+            old = batch.table(con, "old_state", batch.state(d, batch.ledger_summary(old_entries, since)).to_pyarrow())
+            advanced = sorted(batch.advance(old, d, every, since, ON, changed).to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
+            if expected is None:
+                expected = sorted(batch.state(d, batch.ledger_summary(every, ON)).to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
+        finally:
+            if engine == "spark":
+                con._session.stop()
+        assert advanced == expected, engine
