@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -175,10 +176,17 @@ def text(value) -> str:
     """Upper case, accents removed, anything but letters and digits made a single space."""
     if value is None:
         return ""
-    decomposed = unicodedata.normalize("NFKD", str(value))
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
-    ascii_only = ascii_only.replace("Ł", "L").replace("Ø", "O").replace("ß", "SS")
-    return _NON_ALNUM.sub(" ", ascii_only).strip()
+    return _text(str(value))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _text(value: str) -> str:
+    # Names, streets and postcodes repeat across an extract: each distinct value is worked out once.
+    if not value.isascii():
+        decomposed = unicodedata.normalize("NFKD", value)
+        value = "".join(c for c in decomposed if not unicodedata.combining(c))
+        value = value.upper().replace("Ł", "L").replace("Ø", "O").replace("ß", "SS")
+    return _NON_ALNUM.sub(" ", value.upper()).strip()
 
 
 def surname(value) -> str:
@@ -305,9 +313,10 @@ def initials(record: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
-def base_values(record: dict) -> dict[str, str]:
-    """The normalised value of each identifier, keyed by token field name (empty: not recorded)."""
-    place = address_values(record)
+def base_values(record: dict, place: dict | None = None) -> dict[str, str]:
+    """The normalised value of each identifier, keyed by token field name (empty: not recorded).
+    `place`: the record's address_values, when already worked out."""
+    place = place or address_values(record)
     return {
         "tok_forename": forename(record.get("forename")),
         "tok_surname": surname(record.get("surname")),
@@ -328,7 +337,7 @@ def organisation_core(value) -> str:
     return "".join(w for w in text(value).split() if w not in _LEGAL_FORMS)
 
 
-def derived_values(record: dict) -> dict[str, str]:
+def derived_values(record: dict, place: dict | None = None) -> dict[str, str]:
     """Coarser values for matching when spellings differ (owned by the linkage work; add freely).
 
     Phonetic codes of people's names are Soundex codes (they survive most typing slips and
@@ -338,7 +347,7 @@ def derived_values(record: dict) -> dict[str, str]:
     organisation's: its phonetic surname is the metaphone code of the name without its legal form
     (Ltd, Limited, LLP, ...), whole, so that different organisations keep different codes.
     """
-    place = address_values(record)
+    place = place or address_values(record)
     dob = date_of_birth(record.get("date_of_birth"))
     given = forename(record.get("forename"))
     whole = len(given) > 1
@@ -414,6 +423,13 @@ def token_fields() -> tuple[str, ...]:
     return tuple([*base_values(sample), *derived_values(sample)])
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _token(key: bytes, field: str, value: str) -> str:
+    # Surnames, postcodes, years of birth repeat: each distinct value is keyed once per load.
+    digest = hmac.new(key, f"{field}\x1f{value}".encode(), hashlib.sha256).digest()[:TOKEN_BYTES]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 @dataclass(frozen=True)
 class Tokeniser:
     """Keyed tokens under one key version. The key never leaves the council's side."""
@@ -428,8 +444,7 @@ class Tokeniser:
     def token(self, field: str, value: str) -> str | None:
         if not value:
             return None
-        digest = hmac.new(self.key, f"{field}\x1f{value}".encode(), hashlib.sha256).digest()[:TOKEN_BYTES]
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return _token(self.key, field, value)
 
     def tokenise_address(self, record: dict) -> dict[str, str | None]:
         """The address token fields only (ADDRESS_TOKEN_FIELDS) of one record."""
@@ -447,7 +462,8 @@ class Tokeniser:
 
     def tokenise(self, record: dict) -> dict[str, str | None]:
         """Every token field for one source record, plus its display initials and the key id."""
-        values = base_values(record) | derived_values(record)
+        place = address_values(record)
+        values = base_values(record, place) | derived_values(record, place)
         tokens: dict[str, str | None] = {field: self.token(field, value) for field, value in values.items()}
         tokens["initials"] = initials(record)
         tokens["token_key_id"] = self.key_id
