@@ -177,9 +177,16 @@ def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, o
     redo = touched(entries, since, on)
     if changed is not None:
         redo = redo.union(changed.select("debt_id")).distinct()
+    base = old.drop(*PERSON_COLUMNS)
     fresh = _per_debt(debts.semi_join(redo, "debt_id"), ledger_summary(entries.semi_join(redo, "debt_id"), on))
-    kept = old.drop(*PERSON_COLUMNS).anti_join(redo, "debt_id")
-    return _with_person(kept.union(fresh.select(*kept.columns)))
+    fresh = fresh.select(*base.columns).rename(**{f"_new_{c}": c for c in base.columns})
+    # Patched in place (a join keeps the old rows' order, so the state stays in person order
+    # without sorting 45M rows); debts new since are added at the end.
+    j = base.left_join(fresh, base.debt_id == fresh._new_debt_id)
+    hit = j._new_debt_id.notnull()
+    patched = j.select(**{c: ibis.cases((hit, j[f"_new_{c}"]), else_=j[c]) for c in base.columns})
+    added = fresh.anti_join(base, fresh._new_debt_id == base.debt_id).select(**{c: f"_new_{c}" for c in base.columns})
+    return _with_person(patched.union(added))
 
 
 def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date) -> ir.Table:
