@@ -30,7 +30,7 @@ def identifiers_in(extracts: Path) -> set[str]:
             continue
         raw = reader.read(source, extracts / entry["path"])
         for field in ("forename", "surname", "date_of_birth", "nino", "address_line_1", "phone", "email",
-                      "previous_address_line_1", "forwarding_address_line_1"):
+                      "previous_address_line_1", "forwarding_address_line_1", "billing_address_line_1"):
             column = source.columns.get(field)
             if not column or column not in raw.columns:
                 continue

@@ -438,6 +438,18 @@ def test_moves_leave_previous_and_forwarding_addresses(clean: Path) -> None:
     assert all((r["previous_postcode"], r["previous_address_line_1"]) != (r["postcode"], r["address_line_1"]) for r in previous)
 
 
+def test_a_sole_traders_rates_bills_often_go_home(clean: Path) -> None:
+    """A business-rates account at the premises often records a billing address (the trader's
+    home, which council tax holds too); an organisation's account never does here."""
+    rows = [r for _, r in canonical_rows(clean, "business_rates.accounts")]
+    billed = [r for r in rows if r.get("billing_postcode")]
+    assert billed and all(r.get("forename") for r in billed)
+    assert all(POSTCODE.match(r["billing_postcode"]) for r in billed)
+    assert all((r["billing_postcode"], r["billing_address_line_1"]) != (r["postcode"], r["address_line_1"]) for r in billed)
+    homes = {r["postcode"] for _, r in canonical_rows(clean, "council_tax.accounts")}
+    assert sum(r["billing_postcode"] in homes for r in billed) > len(billed) / 2
+
+
 def test_namesakes_get_mailboxes_of_their_own() -> None:
     from types import SimpleNamespace
 

@@ -46,6 +46,9 @@ IDENTIFIER_FIELDS = (
     "forwarding_address_line_1",
     "forwarding_address_line_2",
     "forwarding_postcode",
+    "billing_address_line_1",
+    "billing_address_line_2",
+    "billing_postcode",
 )
 # Addresses a source record may give besides its own (an account's address): the one the person
 # gave as their last (a move-in form, a housing application) and a forwarding address recorded when
@@ -53,6 +56,8 @@ IDENTIFIER_FIELDS = (
 OTHER_ADDRESSES = {
     "previous": ("previous_address_line_1", "previous_address_line_2", "previous_postcode"),
     "forwarding": ("forwarding_address_line_1", "forwarding_address_line_2", "forwarding_postcode"),
+    # Business rates: where the bills go when not to the premises (a sole trader's home, an agent).
+    "billing": ("billing_address_line_1", "billing_address_line_2", "billing_postcode"),
 }
 
 TOKEN_BYTES = 16  # 128 bits: no collisions at national scale, 22 characters as text

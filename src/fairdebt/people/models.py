@@ -92,10 +92,11 @@ class PartyAddress(models.Model):
     tokens, and this table every one (the first too), so linkage can compare each of them. Ingest
     adds the rows of every accounts load, for new and existing parties alike; a reload adds
     nothing (one row per party and address_key). `kind` says where the address came from: an
-    account row's own address, or a previous or forwarding address the source system recorded.
+    account row's own address, or a previous, forwarding or billing address the source system recorded.
     """
 
-    KINDS = [("account", "Account address"), ("previous", "Previous address"), ("forwarding", "Forwarding address")]
+    KINDS = [("account", "Account address"), ("previous", "Previous address"), ("forwarding", "Forwarding address"),
+             ("billing", "Billing address")]
 
     party = models.ForeignKey(Party, on_delete=models.CASCADE, related_name="addresses")
     # A digest of the token columns below (tokens, not raw values): one row per distinct address.

@@ -588,9 +588,14 @@ class _Council:
         if people:
             for i, person in enumerate(people):
                 prop = home if (home is not None and rng.random() < 0.5) else premises
+                # A sole trader billed at the shop often has the bills sent home: the system records a
+                # billing (correspondence) address. Its own random stream, so nothing else is redrawn.
+                brng = random.Random(f"billing:{acct}:{person.rid}")
+                billing = (self.other_address("billing", home, brng)
+                           if prop is premises and home is not None and brng.random() < 0.6 else {})
                 self.account_row("business_rates", acct, person, rng, role="lead" if i == 0 else "joint",
                                  created=created, prop=prop, liable_from=since, liable_to=closed,
-                                 organisation=org[1] if org else "")
+                                 organisation=org[1] if org else "", **billing)
         else:
             name, trading = org
             ref = self.refs.next("business_rates", "party", rng, gap=3)
