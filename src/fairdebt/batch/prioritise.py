@@ -72,9 +72,9 @@ def _debit(e: ir.Table) -> ir.BooleanValue:
 
 
 def _int64(total) -> ir.IntegerValue:
-    """A sum of pence as int64. DuckDB sums BIGINT into HUGEINT, which Parquet stores as DOUBLE
-    (money is never a float), and Ibis drops a cast to the type it already believes the sum has,
-    so the sum goes through DECIMAL(38, 0) on its way back."""
+    """A sum (of pence, or a count) as int64. DuckDB sums BIGINT into HUGEINT, which Parquet stores
+    as DOUBLE (money is never a float), and Ibis drops a cast to the type it already believes the
+    sum has, so the sum goes through DECIMAL(38, 0) on its way back."""
     return total.cast("decimal(38, 0)").cast("int64")
 
 
@@ -243,7 +243,7 @@ def _on_service(c: rules.Condition, account_types: frozenset[str]) -> bool | Non
     passes), False (none does), None (it depends on the debt)."""
     if c.feature != "account_type" or c.op not in ("==", "!=", "in", "not_in"):
         return None
-    outcomes = {rules.Condition.holds(c, {"account_type": a}) for a in account_types}
+    outcomes = {c.holds({"account_type": a}) for a in account_types}
     return outcomes.pop() if len(outcomes) == 1 else None
 
 
@@ -311,19 +311,18 @@ def decide(f: ir.Table, policy: rules.Policy, arm: int = 0, account_types=None) 
             specific[i] = cond.fill_null(False)  # counted for overlaps: NULL must count as 0
     t = t.mutate(**{f"_a{i}": cond for i, cond in specific.items()})
 
-    def first(rule_list, flags=None):
+    def first(rule_list, flagged=False):
+        """The number of the first rule that matches; `flagged`: the actions, whose specific rules'
+        conditions are already columns."""
         hits = []
         for i, r in enumerate(rule_list):
-            if flags is not None and i in specific:
-                cond = t[f"_a{i}"]
-            else:
-                cond = _rule(t, r, t.score, types)
+            cond = t[f"_a{i}"] if flagged and i in specific else _rule(t, r, t.score, types)
             if cond is not None:
                 hits.append((cond, i))
         return (ibis.cases(*hits, else_=-1) if hits else ibis.literal(-1)).cast("int16")
 
     matched = sum((t[f"_a{i}"].cast("int16") for i in specific), ibis.literal(0, "int16"))
-    t = t.mutate(segment_no=first(policy.segments), rag_no=first(policy.rags), action_no=first(policy.actions, specific),
+    t = t.mutate(segment_no=first(policy.segments), rag_no=first(policy.rags), action_no=first(policy.actions, flagged=True),
                  _matched=matched)
     # The rule that fired is not an overlap of itself when it is one of the specific rules.
     fired_specific = ibis.cases((t.action_no.isin(list(specific)), 1), else_=0) if specific else ibis.literal(0)
@@ -331,17 +330,23 @@ def decide(f: ir.Table, policy: rules.Policy, arm: int = 0, account_types=None) 
     return t.drop("_matched", *[f"_a{i}" for i in specific])
 
 
+def _arms(t: ir.Table, champion: rules.Policy, challenger: rules.Policy | None):
+    """(policy, condition restricted to that policy's arm) for each policy that decided rows of t."""
+    if challenger is None:
+        return [(champion, lambda cond: cond)]
+    return [(champion, lambda cond: cond & (t.arm == 0)), (challenger, lambda cond: cond & (t.arm == 1))]
+
+
 def labelled(t: ir.Table, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.Table:
     """Decisions (or people) as officers read them, named by the policy that decided each: segment,
     segment_rule, rag, rag_rule, action, action_rule and variant."""
-    arms = [(0, champion)] + ([(1, challenger)] if challenger is not None else [])
     names = {}
     for key, attr, default in RULE_LISTS:
         no = t[f"{key}_no"]
         outcome, rule = [], []
-        for arm, policy in arms:
+        for policy, in_arm in _arms(t, champion, challenger):
             for i, r in enumerate(getattr(policy, attr)):
-                hit = (no == i) if len(arms) == 1 else ((no == i) & (t.arm == arm))
+                hit = in_arm(no == i)
                 outcome.append((hit, r.outcome))
                 rule.append((hit, r.name))
         names[key] = ibis.cases(*outcome, else_=default) if outcome else ibis.literal(default)
@@ -352,12 +357,11 @@ def labelled(t: ir.Table, champion: rules.Policy, challenger: rules.Policy | Non
 
 def busy(t: ir.Table, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.BooleanValue:
     """Has the debt work (a workstream other than none)? From the segment rule's number."""
-    arms = [(0, champion)] + ([(1, challenger)] if challenger is not None else [])
     hits = []
-    for arm, policy in arms:
+    for policy, in_arm in _arms(t, champion, challenger):
         working = [i for i, r in enumerate(policy.segments) if r.outcome != "none"]
         if working:
-            hits.append(t.segment_no.isin(working) if len(arms) == 1 else (t.segment_no.isin(working) & (t.arm == arm)))
+            hits.append(in_arm(t.segment_no.isin(working)))
     if not hits:
         return ibis.literal(False)
     out = hits[0]

@@ -221,7 +221,7 @@ def score(policy: Policy, features: Mapping[str, Any]) -> tuple[float, dict[str,
     so a score is identical on every engine (rounding is for display)."""
     contributions = {f: float(features.get(f) or 0) * factor(policy, f) for f in policy.weights}
     total = 0.0
-    for value in contributions.values():
+    for value in contributions.values():  # not sum(): from Python 3.12 it compensates float rounding
         total += value
     return total, contributions
 

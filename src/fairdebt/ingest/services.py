@@ -304,7 +304,7 @@ def _addresses(ok: pl.DataFrame) -> pl.DataFrame:
     parts = []
     if _pseudonymised(ok):
         given = {"account": {c: c for c in ADDRESS_TOKEN_FIELDS}} | {
-            kind: {field: column for field, column in fields.items()} for kind, fields in OTHER_ADDRESS_TOKEN_FIELDS.items()}
+            kind: dict(fields) for kind, fields in OTHER_ADDRESS_TOKEN_FIELDS.items()}
         for kind, mapping in given.items():
             parts.append(ok.select(
                 "_pid", pl.lit(kind).alias("kind"),
