@@ -72,15 +72,16 @@ TOKEN_COLUMNS: tuple[str, ...] = identity.token_fields()
 RECORD_ID = "record_id"  # Splink's unique id: one row per record of a party
 CO_HOLDER = "tok_co_holder"  # the name of a joint holder of one of the party's accounts (tokens)
 LINKAGE_COLUMNS: tuple[str, ...] = (*TOKEN_COLUMNS, CO_HOLDER)
+SLIP_COLUMNS = ("tok_forename_slips", "tok_surname_slips")  # several tokens each, space-separated
 MAX_CO_HOLDERS = 4  # joint holders' names per party, at most (bounds the rows a party can become)
-# Match probability at or above which a scored pair is a link: the lowest of 0.8, 0.85 and 0.9 at
-# which pairwise precision is at least 0.99 on all four 50,000-resident councils of the bench. A
-# joint holder's name shared by two namesakes at different addresses, with nothing else in common,
-# scores 0.8-0.9 and is now, with every address and unique mailboxes as evidence, more often two
-# people than one: at 0.8 precision was 0.9890-0.9903, at 0.85 it is 0.990-0.992
-# (docs/decisions/0006-linkage-recall.md, "Every address, building numbers, ...").
-DEFAULT_THRESHOLD = 0.85
-NEAR_MISS_FLOOR = 0.5  # pairs scored below the threshold down to this probability are reported as near misses
+# Match probability at or above which a scored pair is a link: more likely one person than two,
+# with a little room. Chosen on the four 50,000-resident councils of the bench from 0.55 / 0.65 /
+# 0.75: the lowest recall is highest at 0.55 (0.973-0.975) with precision 0.994-0.997. It was 0.85
+# while a joint holder's name at another address counted as evidence and a shared mailbox lost
+# 8 bits to a term-frequency slip; without those, scores between 0.55 and 0.85 are one person
+# about 19 times in 20 (docs/decisions/0006-linkage-recall.md, "Calibrated evidence").
+DEFAULT_THRESHOLD = 0.55
+NEAR_MISS_FLOOR = 0.25  # pairs scored below the threshold down to this probability are reported as near misses
 OVERRIDE_KINDS = ("link", "unlink")
 
 # A model link joining two clusters whose people were born in different years is only accepted
@@ -129,7 +130,8 @@ class SparkEngine(Engine):
     checkpoints live in one temporary directory of this process (removed when the session stops),
     so two processes (two pytest-xdist workers) never share files or ports. Splink's Scala
     similarity UDFs (jaro_winkler and the like, in a jar Splink ships) are not registered: every
-    level here is an exact match on a token, so no jar is loaded and nothing is downloaded.
+    level here compares tokens for equality (or a shared token, in SQL both engines read), so no
+    jar is loaded and nothing is downloaded.
 
     Environment: FAIRDEBT_SPARK_MASTER (default local[2]), FAIRDEBT_SPARK_PARTITIONS (shuffle
     partitions, default 2), FAIRDEBT_SPARK_DRIVER_MEMORY (default Spark's), FAIRDEBT_SPARK_TMP (the
@@ -310,6 +312,8 @@ def linkage_input(parties: pl.DataFrame, accounts: pl.DataFrame | None = None) -
         pl.col("system").cast(pl.Utf8),
         *[pl.when(pl.col(c).cast(pl.Utf8) == "").then(None).otherwise(pl.col(c).cast(pl.Utf8)).alias(c) for c in TOKEN_COLUMNS],
     ).unique()
+    # A set of tokens (SLIP_COLUMNS) is compared as a list: does any token agree?
+    frame = frame.with_columns([pl.col(c).str.split(" ") for c in SLIP_COLUMNS])
     if frame.select(pl.col("system").n_unique().over("party_id") > 1).to_series().any():
         raise ValueError("a party_id's records must all come from one system")
     holders = co_holders(frame, accounts)
@@ -379,6 +383,11 @@ def _eq(*cols: str) -> str:
     return " AND ".join(f"{c}_l = {c}_r" for c in cols)
 
 
+def _slip(col: str) -> str:
+    """The two records' sets of tokens share one (in SQL both DuckDB and Spark read)."""
+    return f"cardinality(array_intersect({col}_l, {col}_r)) > 0"
+
+
 def _either_null(*cols: str) -> str:
     return " OR ".join(f"{c}_l IS NULL OR {c}_r IS NULL" for c in cols)
 
@@ -398,6 +407,8 @@ SAME_NAME = (f'({_eq("tok_surname_phonetic")} AND ({_eq("tok_first_initial")} OR
              f'(tok_forename_l IS NULL AND tok_forename_r IS NULL)))')
 # Both records are at the same address.
 SAME_ADDRESS = f'({_eq("tok_uprn")} OR {_eq("tok_house_postcode")})'
+# Both records are in one building or one postcode.
+SAME_PLACE = f'({_eq("tok_uprn")} OR {_eq("tok_house_postcode")} OR {_eq("tok_building_postcode")} OR {_eq("tok_postcode")})'
 
 # The comparisons. Each level's label is what an explanation says when the level is reached; the
 # last level of each comparison ("... differs") is disagreement and is never listed as agreement.
@@ -439,6 +450,7 @@ COMPARISONS: list[dict] = [
             _level(_eq("tok_surname"), "surname", m_probability=0.85, tf_adjustment_column="tok_surname",
                    tf_adjustment_weight=1.0),
             _level(_eq("tok_surname_phonetic"), "surname (phonetic)", m_probability=0.05),
+            _level(_slip("tok_surname_slips"), "surname one letter out", m_probability=0.02),
             _level(ELSE, "surname differs", m_probability=0.1),
         ],
     },
@@ -454,6 +466,7 @@ COMPARISONS: list[dict] = [
             # 'J' against 'John': tok_forename_canonical is null for a forename that is only an initial
             _level(f'{_eq("tok_first_initial")} AND ({_either_null("tok_forename_canonical")})', "forename initial",
                    m_probability=0.03),
+            _level(_slip("tok_forename_slips"), "forename one letter out", m_probability=0.02),
             _level(_eq("tok_first_initial"), "first initial only", m_probability=0.02),
             _level(ELSE, "forename differs", m_probability=0.02),
         ],
@@ -492,8 +505,11 @@ COMPARISONS: list[dict] = [
         "comparison_levels": [
             _null(_either_null("tok_email"), "email missing"),
             # Two people of one name often have the same email address made from it: see CONDITIONAL_U_LEVELS.
+            # Its term frequency adjusts its own u: left to Splink's detection, the adjustment would
+            # start from the u of the plain equality below (never seen between random records: 1e-7)
+            # and take some 8 bits off every shared mailbox.
             _level(f"{_eq('tok_email')} AND {SAME_NAME}", "email", m_probability=0.85, tf_adjustment_column="tok_email",
-                   tf_adjustment_weight=1.0),
+                   tf_adjustment_weight=1.0, disable_tf_exact_match_detection=True),
             _level(_eq("tok_email"), "email", m_probability=0.85, tf_adjustment_column="tok_email", tf_adjustment_weight=1.0),
             _level(ELSE, "email differs", m_probability=0.1),
         ],
@@ -505,7 +521,10 @@ COMPARISONS: list[dict] = [
         "comparison_description": "joint account holder",
         "comparison_levels": [
             _null(_either_null(CO_HOLDER), "no joint account holder"),
-            _level(_eq(CO_HOLDER), "joint account holder's name", m_probability=0.6),
+            _level(f"{_eq(CO_HOLDER)} AND {SAME_PLACE}", "joint account holder's name", m_probability=0.6),
+            # Namesakes at two addresses, each with a joint holder of one name, are far more often two
+            # couples with common names than one couple who moved: a weight of its own.
+            _null(_eq(CO_HOLDER), "joint account holder's name (at another address)"),
             _level(ELSE, "joint account holders differ", m_probability=0.4),
         ],
     },
@@ -779,6 +798,8 @@ def _train(linker, eng: Engine, *, u_max_pairs: float, seed: int) -> None:
         )
 
 
+_SAME_PLACE_LR = ("coalesce(l.tok_uprn = r.tok_uprn OR l.tok_house_postcode = r.tok_house_postcode OR "
+                  "l.tok_building_postcode = r.tok_building_postcode OR l.tok_postcode = r.tok_postcode, FALSE)")
 _NOT_SAME_UPRN = "(l.tok_uprn IS NULL OR r.tok_uprn IS NULL OR l.tok_uprn <> r.tok_uprn)"
 # Levels whose u is measured on negative controls (see _set_conditional_u): comparison, index of the
 # level among the non-null levels, the pairs it is conditional on (SQL on l and r), and what agrees.
@@ -790,7 +811,7 @@ CONDITIONAL_U_LEVELS = [
     ("phone", 0, "l.tok_uprn = r.tok_uprn", "tok_phone"),
     ("phone", 0, f"l.tok_house_postcode = r.tok_house_postcode AND {_NOT_SAME_UPRN}", "tok_phone"),
     # Two Mohammed Ahmeds may both hold an account with a Fatima Begum: measured among namesakes.
-    ("co_holder", 0, "l.tok_surname = r.tok_surname AND l.tok_forename = r.tok_forename", CO_HOLDER),
+    ("co_holder", 0, f"l.tok_surname = r.tok_surname AND l.tok_forename = r.tok_forename AND {_SAME_PLACE_LR}", CO_HOLDER),
 ]
 NEGATIVE_CONTROL_SAMPLE = 60_000  # records on the left of a negative-control join, at most
 # Certainly two different people: different NI numbers, or different years of birth (and a

@@ -159,6 +159,44 @@ NICKNAMES = {
     "WALTER": ["WALT", "WALLY"],
     "ZACHARY": ["ZACH", "ZAK"],
 }
+# The same first name as London's communities write it in different records: short forms
+# (Olufemi: Femi; Jakub: Kuba), transliterations (Ibrahim, Ebrahim; Yaakov, Jacob) and the
+# English form some use on forms (Paweł: Paul). Kept apart from the English table above because a
+# council adds to it for its own residents; a name listed under two forms is read as the first.
+COMMUNITY_FORENAMES = {
+    # Yoruba and Igbo short forms
+    "OLUFEMI": ["FEMI", "OLUWAFEMI"], "OLUWATOBI": ["TOBI"], "ADEBAYO": ["BAYO"], "BABATUNDE": ["TUNDE"],
+    "OLUWAKEMI": ["KEMI"], "FUNMILAYO": ["FUNMI"], "FOLASADE": ["SADE"], "ABIMBOLA": ["BIMBO"],
+    "ADEWALE": ["WALE"], "OLUWASEGUN": ["SEGUN"], "OLUWADAMILARE": ["DAMI", "DAMILARE"], "CHUKWUEMEKA": ["EMEKA"],
+    "CHINONSO": ["NONSO"],
+    # Somali, Bengali, Arabic and Turkish transliterations and short forms
+    "ABDIRAHMAN": ["ABDURAHMAN", "ABDULRAHMAN", "ABDI"], "ABDULLAHI": ["ABDULAHI", "ABDULLAH"],
+    "FADUMA": ["FADUMO", "FATUMA"], "MARYAM": ["MARYAN", "MARIAM"], "MIZANUR": ["MIZAN"],
+    "RUKHSANA": ["RUKSANA"], "IBRAHIM": ["EBRAHIM", "IBRAHEEM"], "KHADIJA": ["KHADIJAH", "KHADIJE"],
+    "FATIMA": ["FATIMAH", "FATEMA"], "AISHA": ["AYESHA", "AYSHA", "AYSE"], "AHMED": ["AHMAD", "AHMET"],
+    "YUSUF": ["YOUSEF", "YOUSSEF", "YUSEF"], "HUSSEIN": ["HUSSAIN", "HUSAIN", "HUSEYIN", "HUSEIN"],
+    "MUSTAFA": ["MUSTAPHA", "MOSTAFA"], "MEHMET": ["MEHMED", "MEMET"], "HATICE": ["HATIJE"],
+    "ABDUL": ["ABDOOL"], "MUHAMMAD": ["MD", "MOHD"],
+    # Polish and Romanian forms, and the English form used on forms
+    "JACOB": ["JAKUB", "KUBA", "YAAKOV", "YAKOV", "JAKE"], "WOJCIECH": ["WOJTEK"], "AGNES": ["AGNIESZKA", "AGA"],
+    "KATHERINE": ["KATARZYNA", "KASIA", "CATHY"], "MARGARET": ["MALGORZATA", "GOSIA", "MARGRET"],
+    "ALEXANDRA": ["ALEKSANDRA", "OLA", "SASHA"], "PAUL": ["PAWEL"], "MICHAEL": ["MICHAL", "MICHEAL"],
+    "LUKE": ["LUKASZ"], "CHRISTOPHER": ["KRZYSZTOF", "KRISTOPHER"], "JOHN": ["JOAO", "JUAN", "IOAN"],
+    # Hebrew and Yiddish forms (Stamford Hill)
+    "ISAAC": ["YITZCHOK", "YITZCHAK", "ITZIK"], "CHAIM": ["HYMAN", "HAIM"], "SAMUEL": ["SHMUEL", "SCHMUEL"],
+    "MOSES": ["MOSHE", "MOISHE"], "JOSEPH": ["YOSEF", "YOSSI", "JOSEF", "JOZEF", "GIUSEPPE", "JOSE"],
+    "ABRAHAM": ["AVRAHAM", "AVROHOM", "AVI"], "DAVID": ["DOVID", "DAVEY"], "REBECCA": ["RIVKA", "RIVKY", "REBEKAH"],
+    "HANNAH": ["CHANA", "CHANNA", "HANNA"], "RACHEL": ["ROCHEL"], "CHAYA": ["CHAIA"],
+    # Greek, Italian, Irish, and English spellings
+    "NICHOLAS": ["NIKOS", "NICOLAS"], "FRANCIS": ["FRANCESCO", "FRANCISCO"], "BRIDGET": ["BRIDIE", "BRIGID"],
+    "SEAN": ["SHAUN", "SHAWN"], "PATRICK": ["PADRAIG"], "SIOBHAN": ["SHIVAUN"], "VICTORIA": ["VIKKI"],
+    "TRACEY": ["TRACY"], "SARAH": ["SARA"], "ANTHONY": ["ANTONY"], "TERENCE": ["TERRENCE"], "DEBORAH": ["DEBRA"],
+    "MATTHEW": ["MATHEW"], "JONATHAN": ["JOHNATHAN"], "ELIZABETH": ["ELISABETH"], "CHRISTINE": ["CHRISTINA"],
+    "NICOLA": ["NICHOLA", "NICKY"], "JACQUELINE": ["JACQULINE"], "ALEXANDER": ["ALEC"],
+}
+for _name, _variants in COMMUNITY_FORENAMES.items():
+    NICKNAMES.setdefault(_name, [])
+    NICKNAMES[_name].extend(v for v in _variants if v not in NICKNAMES[_name])
 _CANONICAL = {variant: name for name, variants in NICKNAMES.items() for variant in variants}
 # Words of an organisation's legal form, left out when organisation names are compared.
 _LEGAL_FORMS = {"LTD", "LIMITED", "LLP", "PLC", "CO", "COMPANY", "INC", "THE", "AND", "CIC"}
@@ -167,6 +205,8 @@ _FEMALE_NAMES = {
     "ALEXANDRA", "DEBORAH", "VICTORIA", "ABIGAIL", "AMANDA", "ANNE", "BARBARA", "CHARLOTTE", "CAROLINE", "DANIELLE",
     "DOROTHY", "ELEANOR", "EMILY", "FRANCES", "JACQUELINE", "JESSICA", "JOANNE", "JOSEPHINE", "JUDITH", "KIMBERLEY",
     "MARY", "MICHELLE", "PAMELA", "PENELOPE", "ROSEMARY", "STEPHANIE", "TERESA", "VALERIE",
+    "NICOLA", "AGNES", "HANNAH", "RACHEL", "SARAH", "TRACEY", "BRIDGET", "SIOBHAN", "AISHA", "FATIMA", "KHADIJA",
+    "MARYAM", "FADUMA", "RUKHSANA", "HATICE", "CHAYA", "OLUWAKEMI", "FUNMILAYO", "FOLASADE", "ABIMBOLA",
 }
 _FEMALE_TITLES = {"MRS", "MS", "MISS", "LADY", "DAME"}
 _MALE_TITLES = {"MR", "SIR", "LORD"}
@@ -342,6 +382,19 @@ def organisation_core(value) -> str:
     return "".join(w for w in text(value).split() if w not in _LEGAL_FORMS)
 
 
+SLIP_MIN_LENGTH = 5  # shorter names are too near one another (Mark, Mary; Joan, John) to call one letter a slip
+
+
+def one_slip_keys(name: str) -> tuple[str, ...]:
+    """The name and each way of leaving one letter out of it (its deletion neighbourhood): two
+    names one typing slip apart (a letter wrong, missing or extra, or two letters swapped) have one
+    of these in common; names further apart have none. Tokens of these keys let linkage see
+    ANDEW as ANDREW without the names leaving the council. Names under SLIP_MIN_LENGTH: none."""
+    if len(name) < SLIP_MIN_LENGTH:
+        return ()
+    return tuple(sorted({name, *(name[:i] + name[i + 1:] for i in range(len(name)))}))
+
+
 def derived_values(record: dict, place: dict | None = None) -> dict[str, str]:
     """Coarser values for matching when spellings differ (owned by the linkage work; add freely).
 
@@ -369,6 +422,9 @@ def derived_values(record: dict, place: dict | None = None) -> dict[str, str]:
         "tok_house_postcode": place["tok_house_postcode"],
         "tok_building_postcode": place["tok_building_postcode"],
         "tok_dob_month_day": dob[5:],
+        # several keys each: their tokens travel as one space-separated value (see Tokeniser.token)
+        "tok_forename_slips": one_slip_keys(given) if whole else (),
+        "tok_surname_slips": one_slip_keys(surname(record.get("surname"))) if given else (),
     }
 
 
@@ -446,9 +502,12 @@ class Tokeniser:
         if len(self.key) < 32:
             raise ValueError("a token key must be at least 32 bytes")
 
-    def token(self, field: str, value: str) -> str | None:
+    def token(self, field: str, value: str | tuple[str, ...]) -> str | None:
+        """The token of a value; of several values (a tuple), their tokens sorted and joined by spaces."""
         if not value:
             return None
+        if isinstance(value, tuple):
+            return " ".join(sorted({_token(self.key, field, v) for v in value}))
         return _token(self.key, field, value)
 
     def tokenise_address(self, record: dict) -> dict[str, str | None]:

@@ -64,6 +64,10 @@ class Party(models.Model):
     tok_house_postcode = _token()
     tok_building_postcode = _token()
     tok_dob_month_day = _token()
+    # Each is a set of tokens, space-separated (a name and the ways of leaving one letter out:
+    # identity.one_slip_keys), so linkage can see a typing slip without seeing the name.
+    tok_forename_slips = models.TextField(null=True, blank=True)
+    tok_surname_slips = models.TextField(null=True, blank=True)
     deceased_on = models.DateField(null=True, blank=True)
     source_file = models.ForeignKey("ingest.SourceFile", null=True, blank=True, on_delete=models.PROTECT)
 
