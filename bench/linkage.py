@@ -25,7 +25,7 @@ generator tops out near 55,000 residents, so a bigger run is made of several cou
 Also prints the recall ceiling: the recall a perfect classifier would reach if it links only pairs
 that share an identifier or an address token (what remains are pairs with nothing but a name in
 common, which no linkage can tell apart from two namesakes), and the ceiling when a joint account
-holder's name counts too. Decision 0006 explains the gap to 0.97.
+holder's name counts too. Decision 0006 says where the remaining misses are.
 """
 
 from __future__ import annotations

@@ -214,6 +214,24 @@ def test_money_in_the_state_stays_integer_pence_when_written(tmp_path):
         assert pa.types.is_integer(schema.field(name).type), (name, schema.field(name).type)
 
 
+def test_advancing_moves_what_time_alone_moves():
+    """With nothing loaded, a night on: an instalment billed earlier falls due (arrears), and a
+    payment leaves the 90-day window, exactly as folding the whole ledger again says."""
+    since, on = ON, ON + dt.timedelta(days=10)
+    debts = [dict(debt_id=1, person_id=1, account_type="council_tax", tenure="", recovery_stage="none", stage_date=None)]
+    known = [dict(debt_id=1, kind="charge", amount=10_000, effective_date=since - dt.timedelta(days=30), due_date=since + dt.timedelta(days=5), method=""),
+             dict(debt_id=1, kind="payment", amount=-2_000, effective_date=since - dt.timedelta(days=85), due_date=None, method="cash")]
+    d, e, *_ = tables(debts, known)
+    con = d._find_backend()
+    tonight = batch.table(con, "tonight", pa.Table.from_pylist([], ENTRIES))
+    old = batch.table(con, "old", batch.state(d, batch.ledger_summary(e, since)).to_pyarrow())
+    before = old.to_pyarrow().to_pylist()[0]
+    assert (before["arrears"], before["payments_90d"]) == (0, 1)
+    after = batch.advance(old, d, e, since, on, tonight).to_pyarrow().to_pylist()
+    assert (after[0]["arrears"], after[0]["payments_90d"]) == (8_000, 0)
+    assert after == batch.state(d, batch.ledger_summary(e, on)).to_pyarrow().to_pylist()
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(1, 4), st.sampled_from(["housing_rent", "council_tax", "parking_pcn"]),
@@ -221,8 +239,9 @@ def test_money_in_the_state_stays_integer_pence_when_written(tmp_path):
     st.integers(-60, 0), st.integers(0, 120),
 )
 def test_advancing_the_state_a_night_equals_folding_the_whole_ledger_again(ledgers, shift, nights):
-    """The state made on `since`, advanced to `on` with the entries loaded since (some backdated),
-    is exactly the state folded from the whole ledger on `on`: every column of every debt."""
+    """The state made on `since`, advanced to `on` with the entries loaded since (some backdated)
+    and the date-range slices of the ledger it held, is exactly the state folded from the whole
+    ledger on `on`: every column of every debt."""
     since = ON + dt.timedelta(days=shift)
     on = since + dt.timedelta(days=nights)
     debts, known, loaded = [], [], []
@@ -233,9 +252,10 @@ def test_advancing_the_state_a_night_equals_folding_the_whole_ledger_again(ledge
     d, old_entries, *_ = tables(debts, known)
     con = d._find_backend()
     every = batch.table(con, "every", pa.Table.from_pylist(known + loaded, ENTRIES))
+    tonight = batch.table(con, "tonight", pa.Table.from_pylist(loaded, ENTRIES))
     changed = batch.table(con, "changed", pa.table({"debt_id": pa.array(sorted({e["debt_id"] for e in loaded}), pa.int64())}))
     old_state = batch.table(con, "old_state", batch.state(d, batch.ledger_summary(old_entries, since)).to_pyarrow())
-    advanced = batch.advance(old_state, d, every, since, on, changed).to_pyarrow().to_pylist()
+    advanced = batch.advance(old_state, d, old_entries, since, on, tonight, changed).to_pyarrow().to_pylist()
     folded = batch.state(d, batch.ledger_summary(every, on)).to_pyarrow().to_pylist()
     key = lambda r: r["debt_id"]  # noqa: E731
     assert sorted(advanced, key=key) == sorted(folded, key=key)

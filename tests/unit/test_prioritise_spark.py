@@ -71,9 +71,11 @@ def test_spark_brings_the_state_forward_as_duckdb_folds_it(tmp_path, monkeypatch
         try:
             d, old_entries, *_ = _inputs(con, debts, entries)
             every = batch.table(con, "every_entry", pa.Table.from_pylist([*entries, new], old_entries.schema().to_pyarrow()))
+            tonight = batch.table(con, "tonight", pa.Table.from_pylist([new], old_entries.schema().to_pyarrow()))
             changed = batch.table(con, "changed_debts", pa.table({"debt_id": pa.array([4], pa.int64())}))
             old = batch.table(con, "old_state", batch.state(d, batch.ledger_summary(old_entries, since)).to_pyarrow())
-            advanced = sorted(batch.advance(old, d, every, since, ON, changed).to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
+            advanced = sorted(batch.advance(old, d, old_entries, since, ON, tonight, changed).to_pyarrow().to_pylist(),
+                              key=lambda r: r["debt_id"])
             if expected is None:
                 expected = sorted(batch.state(d, batch.ledger_summary(every, ON)).to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
         finally:

@@ -78,8 +78,8 @@ MAX_CO_HOLDERS = 4  # joint holders' names per party, at most (bounds the rows a
 # with a little room. Chosen on the four 50,000-resident councils of the bench from 0.55 / 0.65 /
 # 0.75: the lowest recall is highest at 0.55 (0.973-0.975) with precision 0.994-0.997. It was 0.85
 # while a joint holder's name at another address counted as evidence and a shared mailbox lost
-# 8 bits to a term-frequency slip; without those, scores between 0.55 and 0.85 are one person
-# about 19 times in 20 (docs/decisions/0006-linkage-recall.md, "Calibrated evidence").
+# 8 bits to a term-frequency slip; without those, the pairs that 0.55 links and 0.85 did not are
+# one person about nine times in ten (docs/decisions/0006-linkage-recall.md, "Calibrated evidence").
 DEFAULT_THRESHOLD = 0.55
 NEAR_MISS_FLOOR = 0.25  # pairs scored below the threshold down to this probability are reported as near misses
 OVERRIDE_KINDS = ("link", "unlink")

@@ -78,39 +78,58 @@ def _int64(total) -> ir.IntegerValue:
     return total.cast("decimal(38, 0)").cast("int64")
 
 
+ENTRY_COLUMNS = ("debt_id", "kind", "amount", "effective_date", "due_date", "method")
+_EPOCH = dt.date(1970, 1, 1)
+_CHARGE_KEY = 10**12  # the latest charge, and of several on one day the largest: days * 10^12 + pence
+
+
 def ledger_summary(entries: ir.Table, on: dt.date) -> ir.Table:
     """One row per debt: balance, arrears, ongoing (as domain/ledger.position), the latest charge,
-    payment counts and dates, and the last three payments (for Hackney's amount and date deltas)."""
+    payment counts and dates, and the last three payments (for Hackney's amount and date deltas).
+    Also what `advance` needs to bring it forward without the whole ledger: what is overdue, the
+    credits, and the latest charge's date."""
+    return _positions(_fold(entries.filter(_.effective_date <= ibis.literal(on)), on))
+
+
+def _fold(e: ir.Table, on: dt.date) -> ir.Table:
+    """The entries that count on `on` folded per debt (sums and dates, before positions)."""
     day = ibis.literal(on)
-    e = entries.filter(_.effective_date <= day)
     debit = _debit(e)
     due = e.due_date.fill_null(e.effective_date)
     paid = e.kind == "payment"
+    charge = e.kind == "charge"
     sums = e.group_by("debt_id").aggregate(
         balance=_int64(e.amount.sum()),
         overdue=_int64(e.amount.sum(where=debit & (due < day))),
         credits=_int64(-e.amount.sum(where=~debit)),
-        charge_amount=e.amount.argmax(e.effective_date, where=e.kind == "charge"),
+        charge_date=e.effective_date.max(where=charge),
+        charge_amount=e.amount.argmax(_days(e.effective_date, ibis.literal(_EPOCH)) * _CHARGE_KEY + e.amount, where=charge),
         first_date=e.effective_date.min(),
         last_payment_date=e.effective_date.max(where=paid),
         payments_90d=_int64(paid.sum(where=e.effective_date > day - ibis.interval(days=90))),
         payments_365d=_int64(paid.sum(where=e.effective_date > day - ibis.interval(days=365))),
         uc_first=e.effective_date.min(where=paid & (e.method == "universal_credit")),
     )
-    # The last three payments of each debt (newest first).
-    pays = e.filter(paid).select("debt_id", "effective_date", amount=-e.amount)
+    last3 = _last3(e.filter(paid).select("debt_id", "effective_date", amount=-e.amount))
+    return sums.left_join(last3, "debt_id").drop("debt_id_right")
+
+
+def _last3(pays: ir.Table) -> ir.Table:
+    """debt_id, p1..p3, d1..d3: the last three payments (debt_id, effective_date, amount) of each debt, newest first."""
     pays = pays.mutate(n=ibis.row_number().over(group_by=pays.debt_id, order_by=[pays.effective_date.desc(), pays.amount.desc()]))
     pays = pays.filter(pays.n < 3)
-    last3 = pays.group_by("debt_id").aggregate(
+    return pays.group_by("debt_id").aggregate(
         p1=pays.amount.max(where=pays.n == 0), p2=pays.amount.max(where=pays.n == 1), p3=pays.amount.max(where=pays.n == 2),
         d1=pays.effective_date.max(where=pays.n == 0), d2=pays.effective_date.max(where=pays.n == 1), d3=pays.effective_date.max(where=pays.n == 2),
     )
-    s = sums.left_join(last3, "debt_id").drop("debt_id_right")
+
+
+def _positions(s: ir.Table) -> ir.Table:
     overdue, credits, balance = s.overdue.fill_null(0), s.credits.fill_null(0), s.balance.fill_null(0)
     arrears = ibis.greatest(0, ibis.least(overdue - credits, balance))
     # Counts are 0, not NULL, when no entry falls in the window (as when entries do but none is a payment).
-    return s.mutate(balance=balance, arrears=arrears, ongoing=ibis.greatest(0, balance - arrears),
-                    payments_90d=s.payments_90d.fill_null(0), payments_365d=s.payments_365d.fill_null(0)).drop("overdue", "credits")
+    return s.mutate(balance=balance, overdue=overdue, credits=credits, arrears=arrears, ongoing=ibis.greatest(0, balance - arrears),
+                    payments_90d=s.payments_90d.fill_null(0), payments_365d=s.payments_365d.fill_null(0))
 
 
 def _days(later, earlier) -> ir.IntegerValue:
@@ -150,35 +169,80 @@ def _with_person(t: ir.Table) -> ir.Table:
     return t.left_join(per_person, "person_id").drop("person_id_right")
 
 
-def touched(entries: ir.Table, since: dt.date, on: dt.date) -> ir.Table:
-    """debt_id of every debt whose ledger summary on `on` can differ from its summary on `since`:
-    an entry effective after `since` (loaded since, or dated ahead), a debit falling due in
-    between (arrears), a payment leaving the 90- or 365-day window (payment counts)."""
-    e = entries
+SUMMARY_COLUMNS = ("balance", "overdue", "credits", "charge_date", "charge_amount", "first_date", "last_payment_date",
+                   "payments_90d", "payments_365d", "uc_first", "p1", "p2", "p3", "d1", "d2", "d3")
+
+
+def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new_entries: ir.Table,
+            changed: ir.Table | None = None) -> ir.Table:
+    """The state on `on` from the state on `since`, without folding the ledger again.
+
+    `entries`: the ledger the old state was made from; `new_entries`: entries loaded since (any
+    effective date: backdated ones too); `changed` (debt_id): debts whose own record changed (a
+    new recovery stage, a new debt). Each debt's row moves by what arrived (tonight's entries, and
+    earlier ones dated ahead into (since, on]) and by what time alone moves among the entries it
+    already counted (a debit falling due, a payment leaving the 90- or 365-day window): date-range
+    slices of the ledger, cheap where it is stored in date order. Every other row is kept, in
+    place. Each person's picture is then worked out again. Equal to `state` on `on` (a property
+    test checks it, every column of every debt)."""
     s, o = ibis.literal(since), ibis.literal(on)
-    due = e.due_date.fill_null(e.effective_date)
-    paid = e.kind == "payment"
-    changed = (
-        ((e.effective_date > s) & (e.effective_date <= o))
-        | (_debit(e) & (due >= s) & (due < o) & (e.effective_date <= o))
-        | (paid & (e.effective_date > s - ibis.interval(days=365)) & (e.effective_date <= o - ibis.interval(days=365)))
-        | (paid & (e.effective_date > s - ibis.interval(days=90)) & (e.effective_date <= o - ibis.interval(days=90)))
-    )
-    return e.filter(changed).select("debt_id").distinct()
-
-
-def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, changed: ir.Table | None = None) -> ir.Table:
-    """The state on `on` from the state on `since`: only the debts whose summary can have changed
-    with time (`touched`), and `changed` (debt_id: debts with entries loaded since the old state
-    was made, backdated ones included, or whose own record changed: a new recovery stage, a new
-    debt), are folded again from their entries; every other debt keeps its row. Each person's
-    picture is then worked out again over the new rows. Equal to `state` on `on` (a property test
-    checks it), without folding the whole ledger."""
-    redo = touched(entries, since, on)
+    arriving = new_entries.filter(new_entries.effective_date <= o).select(*ENTRY_COLUMNS).union(
+        entries.filter((entries.effective_date > s) & (entries.effective_date <= o)).select(*ENTRY_COLUMNS))
+    delta = _fold(arriving, on)
+    held = entries.filter(entries.effective_date <= s)
+    due = held.due_date.fill_null(held.effective_date)
+    paid = held.kind == "payment"
+    held = held.select("debt_id", "amount", falls=_debit(held) & (due >= s) & (due < o),
+                       left_90=paid & (held.effective_date > s - ibis.interval(days=90)) & (held.effective_date <= o - ibis.interval(days=90)),
+                       left_365=paid & (held.effective_date > s - ibis.interval(days=365)) & (held.effective_date <= o - ibis.interval(days=365)))
+    held = held.filter(held.falls | held.left_90 | held.left_365)
+    moved = held.group_by("debt_id").aggregate(fell_due=_int64(held.amount.sum(where=held.falls)),
+                                               left_90=_int64(held.left_90.sum()), left_365=_int64(held.left_365.sum()))
+    redo = delta.select("debt_id").union(moved.select("debt_id"))
     if changed is not None:
-        redo = redo.union(changed.select("debt_id")).distinct()
+        redo = redo.union(changed.select("debt_id"))
+    redo = redo.distinct()
+
+    # The old summaries of those debts (a debt with no entry counted yet has none: first_date is NULL).
+    was = old.semi_join(redo, "debt_id").filter(old.first_date.notnull()).select("debt_id", *SUMMARY_COLUMNS)
+    was = was.rename(**{f"o_{c}": c for c in SUMMARY_COLUMNS})
+    d = delta.rename(**{f"d_{c}": c for c in SUMMARY_COLUMNS}).rename(d_debt_id="debt_id")
+    m = was.outer_join(d, was.debt_id == d.d_debt_id)
+    m = m.mutate(debt_id=m.debt_id.fill_null(m.d_debt_id)).drop("d_debt_id")
+    m = m.left_join(moved, "debt_id").drop("debt_id_right")
+
+    def plus(c):
+        return m[f"o_{c}"].fill_null(0) + m[f"d_{c}"].fill_null(0)
+
+    newer_charge = m.d_charge_date.notnull() & (m.o_charge_date.isnull() | (m.d_charge_date > m.o_charge_date) | (
+        (m.d_charge_date == m.o_charge_date) & (m.d_charge_amount > m.o_charge_amount)))
+    merged = m.select(
+        "debt_id",
+        balance=plus("balance"),
+        overdue=plus("overdue") + m.fell_due.fill_null(0),
+        credits=plus("credits"),
+        charge_date=ibis.cases((newer_charge, m.d_charge_date), else_=m.o_charge_date),
+        charge_amount=ibis.cases((newer_charge, m.d_charge_amount), else_=m.o_charge_amount),
+        first_date=ibis.least(m.o_first_date, m.d_first_date),
+        last_payment_date=ibis.greatest(m.o_last_payment_date, m.d_last_payment_date),
+        payments_90d=plus("payments_90d") - m.left_90.fill_null(0),
+        payments_365d=plus("payments_365d") - m.left_365.fill_null(0),
+        uc_first=ibis.least(m.o_uc_first, m.d_uc_first),
+        **{c: m[f"o_{c}"] for c in ("p1", "p2", "p3", "d1", "d2", "d3")},
+    )
+    # The last three payments: the old three and tonight's, newest first, for debts paid since.
+    paid_since = arriving.filter(arriving.kind == "payment").select("debt_id", "effective_date", amount=-arriving.amount)
+    old3 = was.semi_join(paid_since, "debt_id")
+    three = paid_since
+    for p, dd in (("p1", "d1"), ("p2", "d2"), ("p3", "d3")):
+        three = three.union(old3.filter(old3[f"o_{dd}"].notnull()).select("debt_id", effective_date=old3[f"o_{dd}"], amount=old3[f"o_{p}"]))
+    last3 = _last3(three).rename(**{f"n_{c}": c for c in ("p1", "p2", "p3", "d1", "d2", "d3")}).rename(n_debt_id="debt_id")
+    merged = merged.left_join(last3, merged.debt_id == last3.n_debt_id)
+    merged = merged.mutate(**{c: ibis.cases((merged.n_debt_id.notnull(), merged[f"n_{c}"]), else_=merged[c])
+                              for c in ("p1", "p2", "p3", "d1", "d2", "d3")}).select("debt_id", *SUMMARY_COLUMNS)
+
     base = old.drop(*PERSON_COLUMNS)
-    fresh = _per_debt(debts.semi_join(redo, "debt_id"), ledger_summary(entries.semi_join(redo, "debt_id"), on))
+    fresh = _per_debt(debts.semi_join(redo, "debt_id"), _positions(merged))
     fresh = fresh.select(*base.columns).rename(**{f"_new_{c}": c for c in base.columns})
     # Patched in place (a join keeps the old rows' order, so the state stays in person order
     # without sorting 45M rows); debts new since are added at the end.

@@ -1,0 +1,162 @@
+"""A national debt book kept as files: the nightly job for a book too big to fold every night.
+
+No Django: a directory in, a directory out. A council's book is folded whole every night from the
+database, in seconds (worklists.services.prioritise); a book of 45M debts and 394M ledger entries
+is kept here, and each night only what arrived and what time moves is worked (batch.advance).
+
+    BOOK/debts.parquet            debt_id, person_id, account_type, tenure, recovery_stage, stage_date
+    BOOK/ledger/*.parquet         the ledger: one file per night's load, each in date order
+    BOOK/incoming/entries*.parquet  tonight's ledger entries (any effective date), not yet in the ledger
+    BOOK/incoming/debts*.parquet    tonight's new and changed debt records (optional)
+    BOOK/state.parquet, state.json  the per-debt state and the day it is for
+    BOOK/results/<day>/decisions.parquet, people.parquet   the night's decisions (batch.RESULT), lead debts
+
+`night` brings the state to the day (folding the whole ledger only when there is no state yet),
+takes tonight's files into the ledger and the debts, and decides every debt and person. A file
+moves into place only once what depends on it is written, so a night that fails part way leaves
+the book as it was and can simply be run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from fairdebt.batch import prioritise as batch
+from fairdebt.domain import prioritisation as rules
+
+# Working files are read once: no compression, no dictionaries (docs/prioritisation.md).
+WORKING = "FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1"
+KEPT = "FORMAT parquet, COMPRESSION zstd"
+
+
+class BookError(Exception):
+    """The book's directory is not as `night` needs it; the message says what to do."""
+
+
+def _files(directory: Path, pattern: str) -> list[str]:
+    return sorted(str(p) for p in directory.glob(pattern))
+
+
+def _read(con, files: list[str]):
+    return con.read_parquet(files[0] if len(files) == 1 else files)
+
+
+def _copy(con, expr, path: Path, options: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    con.raw_sql(f"COPY ({con.compile(expr) if not isinstance(expr, str) else expr}) TO '{tmp}' ({options})")
+    os.replace(tmp, path)
+
+
+def _empty_inputs(con):
+    import pyarrow as pa
+
+    return (batch.table(con, "held", pa.table({"debt_id": pa.array([], pa.int64())})),
+            batch.table(con, "vulnerable", pa.table({"person_id": pa.array([], pa.int64())})),
+            batch.table(con, "contacts", pa.table({"person_id": pa.array([], pa.int64()), "last_contact": pa.array([], pa.date32())})))
+
+
+def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Policy | None = None, *, seed: str = "",
+          percent: int = 0, threads: int | None = None, memory: str | None = None) -> dict:
+    """One night of the book for `on`; returns what it did and how long each step took.
+
+    BOOK/book.json is the commit point: the day, the state file, the debts file and the ledger
+    files the state holds. Everything else is written under new names first, and tonight's entry
+    files are renamed into the ledger (never copied), so each entry is in one place at every
+    moment: a night that stops anywhere is run again and comes out as if it had not stopped."""
+    book = Path(book)
+    manifest = book / "book.json"
+    kept = json.loads(manifest.read_text()) if manifest.exists() else {}
+    since = dt.date.fromisoformat(kept["on"]) if kept else None
+    if since is not None and on < since:
+        raise BookError(f"the state is for {since}, after {on}: a night runs forward only (give --on {since} or later)")
+    debts_file = book / kept.get("debts", "debts.parquet")
+    if not debts_file.exists():
+        raise BookError(f"{book} has no debts.parquet: put the book's debt records there (see fairdebt.batch.book)")
+    for orphan in [*book.glob("state-*.parquet"), *book.glob("debts-*.parquet"), *book.glob("*.part")]:
+        if orphan.name not in (kept.get("state"), kept.get("debts")):
+            orphan.unlink()  # written by a night that stopped before its commit
+    con = batch.connect("duckdb", threads=threads)
+    (book / "spill").mkdir(exist_ok=True)
+    con.raw_sql(f"SET temp_directory = '{book / 'spill'}'")
+    if memory:
+        con.raw_sql(f"SET memory_limit = '{memory}'")
+    figures: dict = {"on": on.isoformat(), "since": since.isoformat() if since else None}
+    held_files = [str(book / "ledger" / name) for name in kept.get("ledger", [])]
+    # Tonight's entries: the incoming files, and ledger files a stopped night renamed but did not commit.
+    (book / "ledger").mkdir(exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    for path in _files(book / "incoming", "entries*.parquet"):
+        os.replace(path, book / "ledger" / f"{on.isoformat()}-{stamp}-{Path(path).name}")
+    tonight_files = [f for f in _files(book / "ledger", "*.parquet") if f not in set(held_files)]
+    changed_files = _files(book / "incoming", "debts*.parquet")
+    figures["entries_tonight"] = _read(con, tonight_files).count().execute() if tonight_files else 0
+    started = time.perf_counter()
+
+    # Tonight's debt records replace the ones they change.
+    debts = con.read_parquet(str(debts_file))
+    changed = None
+    new_debts = f"debts-{stamp}.parquet"
+    if changed_files:
+        changed = _read(con, changed_files).select(*debts.columns)
+        _copy(con, debts.anti_join(changed, "debt_id").union(changed), book / new_debts, KEPT)
+        debts = con.read_parquet(str(book / new_debts))
+        changed = changed.select("debt_id")
+    else:
+        new_debts = debts_file.name
+    tonight = _read(con, tonight_files).select(*batch.ENTRY_COLUMNS) if tonight_files else None
+
+    if since is None:
+        # The first night: the whole ledger folded, kept in person order.
+        if not tonight_files:
+            raise BookError(f"{book} has no ledger and no incoming entries: nothing to fold")
+        state = batch.state(debts, batch.ledger_summary(tonight, on)).order_by("person_id", "debt_id")
+        figures["state"] = "folded"
+    else:
+        empty = batch.table(con, "no_entries", _entry_schema().empty_table())
+        ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
+        tonight = tonight if tonight is not None else empty
+        state = batch.advance(con.read_parquet(str(book / kept["state"])), debts, ledger, since, on, tonight, changed)
+        figures["state"] = "advanced"
+    new_state = f"state-{stamp}.parquet"
+    _copy(con, state, book / new_state, KEPT)
+    figures["state_s"] = round(time.perf_counter() - started, 2)
+
+    started = time.perf_counter()
+    out = book / "results" / on.isoformat()
+    out.mkdir(parents=True, exist_ok=True)
+    held, vulnerable, contacts = _empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
+    decisions = batch.nightly(con.read_parquet(str(book / new_state)), held, vulnerable, contacts, on, champion, challenger,
+                              seed=seed, percent=percent)
+    _copy(con, decisions, out / "decisions.parquet", WORKING)
+    written = con.read_parquet(str(out / "decisions.parquet"))
+    _copy(con, batch.people(written, champion, challenger), out / "people.parquet", WORKING)
+    figures["nightly_s"] = round(time.perf_counter() - started, 2)
+    figures["debts"] = written.count().execute()
+
+    # The commit: one atomic rename. Then what it replaced is removed.
+    commit = {"on": on.isoformat(), "state": new_state, "debts": new_debts,
+              "ledger": [Path(f).name for f in [*held_files, *tonight_files]]}
+    tmp = manifest.with_name("book.json.part")
+    tmp.write_text(json.dumps(commit, indent=1))
+    os.replace(tmp, manifest)
+    replaced = [kept["state"]] if kept.get("state") and kept["state"] != new_state else []
+    replaced += [debts_file.name] if new_debts != debts_file.name else []
+    for name in replaced:
+        (book / name).unlink(missing_ok=True)
+    for path in changed_files:
+        os.remove(path)
+    shutil.rmtree(book / "spill", ignore_errors=True)
+    figures["total_s"] = round(figures["state_s"] + figures["nightly_s"], 2)
+    return figures
+
+
+def _entry_schema():
+    import pyarrow as pa
+
+    return pa.schema([("debt_id", pa.int64()), ("kind", pa.string()), ("amount", pa.int64()), ("effective_date", pa.date32()),
+                      ("due_date", pa.date32()), ("method", pa.string())])

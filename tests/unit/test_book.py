@@ -1,0 +1,138 @@
+"""The national book's nightly job (fairdebt.batch.book): night after night, the state it keeps by
+advancing equals the state folded from the whole ledger, its decisions equal a full run's, and a
+night that stops part way is simply run again.
+
+No Django: `pytest -p no:django tests/unit/test_book.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from fairdebt.batch import book
+from fairdebt.batch import prioritise as batch
+from fairdebt.domain import prioritisation as rules
+
+POLICY = rules.Policy.from_dict(rules.hackney_example())
+START = dt.date(2026, 9, 1)
+DEBTS = pa.schema([("debt_id", pa.int64()), ("person_id", pa.int64()), ("account_type", pa.string()), ("tenure", pa.string()),
+                   ("recovery_stage", pa.string()), ("stage_date", pa.date32())])
+ENTRIES = book._entry_schema()
+
+
+def _world(seed: int = 7, debts: int = 60, nights: int = 5):
+    """Debt records, the ledger before the first night, and each later night's entries."""
+    rng = random.Random(seed)
+    records = [dict(debt_id=i, person_id=1 + i // 3, account_type=rng.choice(["housing_rent", "council_tax", "parking_pcn"]),
+                    tenure="", recovery_stage="none", stage_date=None) for i in range(1, debts + 1)]
+
+    def entry(debt_id, day):
+        kind = rng.choice(["charge", "payment", "payment", "cost", "adjustment"])
+        amount = {"charge": rng.randint(1_000, 50_000), "payment": -rng.randint(100, 20_000), "cost": rng.randint(100, 5_000),
+                  "adjustment": rng.choice([-1, 1]) * rng.randint(1, 3_000)}[kind]
+        due = day + dt.timedelta(days=rng.randint(0, 40)) if kind == "charge" and rng.random() < 0.6 else None
+        return dict(debt_id=debt_id, kind=kind, amount=amount, effective_date=day, due_date=due, method=rng.choice(["", "universal_credit", "cash"]))
+
+    history = [entry(rng.randint(1, debts), START - dt.timedelta(days=rng.randint(1, 500))) for _ in range(600)]
+    later = []
+    for n in range(1, nights + 1):
+        on = START + dt.timedelta(days=n)
+        # mostly tonight's, some backdated, some dated ahead
+        later.append([entry(rng.randint(1, debts), on + dt.timedelta(days=rng.choice([0, 0, 0, -3, -40, 5])))
+                      for _ in range(rng.randint(0, 25))])
+    return records, history, later
+
+
+def _write(path, rows, schema):
+    pq.write_table(pa.Table.from_pylist(rows, schema), path)
+
+
+def _rows(path, key=("debt_id",)):
+    return sorted(pq.read_table(path).to_pylist(), key=lambda r: tuple(r[k] for k in key))
+
+
+def _folded(records, entries, on):
+    con = batch.connect("duckdb")
+    d = batch.table(con, "d", pa.Table.from_pylist(records, DEBTS))
+    e = batch.table(con, "e", pa.Table.from_pylist(entries, ENTRIES))
+    state = batch.state(d, batch.ledger_summary(e, on)).to_pyarrow()
+    decided = batch.nightly(batch.table(con, "s", state), *book._empty_inputs(con), on, POLICY)
+    return sorted(state.to_pylist(), key=lambda r: r["debt_id"]), sorted(decided.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
+
+
+def _state_file(directory):
+    return directory / json.loads((directory / "book.json").read_text())["state"]
+
+
+def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path):
+    records, history, later = _world()
+    _write(tmp_path / "debts.parquet", records, DEBTS)
+    (tmp_path / "incoming").mkdir()
+    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
+    loaded = list(history)
+    first = book.night(tmp_path, START, POLICY)
+    assert first["state"] == "folded"
+    for n, tonight in enumerate(later, start=1):
+        on = START + dt.timedelta(days=n)
+        if tonight:
+            _write(tmp_path / "incoming" / f"entries-{n}.parquet", tonight, ENTRIES)
+        if n == 3:  # a new debt and a changed record arrive with the night's extract
+            changed = [dict(records[0], recovery_stage="reminder", stage_date=on),
+                       dict(debt_id=999, person_id=1, account_type="council_tax", tenure="", recovery_stage="none", stage_date=None)]
+            records = [changed[0], *records[1:], changed[1]]
+            _write(tmp_path / "incoming" / "debts-3.parquet", changed, DEBTS)
+        loaded += tonight
+        figures = book.night(tmp_path, on, POLICY)
+        assert figures["state"] == "advanced" and figures["entries_tonight"] == len(tonight)
+        state, decided = _folded(records, loaded, on)
+        assert _rows(_state_file(tmp_path)) == state, f"night {n}"
+        assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
+        assert not list((tmp_path / "incoming").iterdir())  # tonight's files went into the ledger and the debts
+    kept = json.loads((tmp_path / "book.json").read_text())
+    assert sorted(p.name for p in (tmp_path / "ledger").iterdir()) == sorted(kept["ledger"])
+    assert sorted(p.name for p in tmp_path.glob("state-*.parquet")) == [kept["state"]]  # the old states are gone
+    assert {r["debt_id"] for r in pq.read_table(tmp_path / kept["debts"]).to_pylist()} >= {999}
+
+
+def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
+    records, history, later = _world(seed=3, nights=2)
+    _write(tmp_path / "debts.parquet", records, DEBTS)
+    (tmp_path / "incoming").mkdir()
+    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
+    book.night(tmp_path, START, POLICY)
+    on = START + dt.timedelta(days=1)
+    tonight = later[0] or [dict(debt_id=1, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+    _write(tmp_path / "incoming" / "entries-1.parquet", tonight, ENTRIES)
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("the machine went away")
+
+    with monkeypatch.context() as m:
+        m.setattr(batch, "nightly", stop)  # after tonight's entries were renamed into the ledger and the state written
+        with pytest.raises(RuntimeError):
+            book.night(tmp_path, on, POLICY)
+    assert json.loads((tmp_path / "book.json").read_text())["on"] == START.isoformat()  # nothing committed
+    figures = book.night(tmp_path, on, POLICY)
+    assert figures["entries_tonight"] == len(tonight)  # counted once, not twice
+    state, decided = _folded(records, history + tonight, on)
+    assert _rows(_state_file(tmp_path)) == state
+    assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
+    assert len(list(tmp_path.glob("state-*.parquet"))) == 1  # the stopped night's state was cleared away
+
+
+def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):
+    with pytest.raises(book.BookError, match="debts.parquet"):
+        book.night(tmp_path, START, POLICY)
+    records, history, _ = _world(nights=0)
+    _write(tmp_path / "debts.parquet", records, DEBTS)
+    (tmp_path / "incoming").mkdir()
+    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
+    book.night(tmp_path, START, POLICY)
+    with pytest.raises(book.BookError, match="forward only"):
+        book.night(tmp_path, START - dt.timedelta(days=1), POLICY)
