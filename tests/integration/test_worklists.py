@@ -118,3 +118,40 @@ def test_held_debts_follow_each_holds_scope(resident, debts, joint, today):
     holds.place_hold(resident, "pause", start=today, until=today, reason_code="POP", reason="Payday")
     assert services.held_debts(today) == {d.pk for d in debts.values()}
     assert services.held_debts(today + dt.timedelta(days=1)) == {debts["CT1-24"].pk}
+
+
+def test_the_national_book_command_decides_by_the_policy_in_force(tmp_path, today):
+    """`fairdebt book DIR`: the policy version in force that day decides; a book that is not one says what to do."""
+    import json as _json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from fairdebt.batch import book
+
+    with pytest.raises(CommandError, match="debts.parquet"):
+        call_command("book", str(tmp_path), on=today)
+    pq.write_table(pa.Table.from_pylist(
+        [dict(debt_id=i, person_id=i, account_type="council_tax", tenure="", recovery_stage="none", stage_date=None) for i in (1, 2)],
+        pa.schema([("debt_id", pa.int64()), ("person_id", pa.int64()), ("account_type", pa.string()), ("tenure", pa.string()),
+                   ("recovery_stage", pa.string()), ("stage_date", pa.date32())])), tmp_path / "debts.parquet")
+    (tmp_path / "incoming").mkdir()
+    pq.write_table(pa.Table.from_pylist(
+        [dict(debt_id=1, kind="charge", amount=120_000, effective_date=today - dt.timedelta(days=90), due_date=None, method=""),
+         dict(debt_id=2, kind="charge", amount=50_000, effective_date=today - dt.timedelta(days=30), due_date=None, method=""),
+         dict(debt_id=2, kind="payment", amount=-50_000, effective_date=today - dt.timedelta(days=2), due_date=None, method="cash")],
+        book._entry_schema()), tmp_path / "incoming" / "entries-1.parquet")
+    from io import StringIO
+
+    out = StringIO()
+    call_command("book", str(tmp_path), on=today, json=True, stdout=out)
+    figures = _json.loads(out.getvalue())
+    assert figures["state"] == "folded" and figures["debts"] == 2
+    assert figures["policy_version"] == PrioritisationPolicyVersion.current(today).pk
+    decided = {r["debt_id"]: r for r in pq.read_table(tmp_path / "results" / today.isoformat() / "decisions.parquet").to_pylist()}
+    assert decided[1]["arrears"] == 120_000 and decided[2]["arrears"] == 0
+    out = StringIO()
+    call_command("book", str(tmp_path), on=today + dt.timedelta(days=1), stdout=out)
+    assert "state advanced" in out.getvalue()
