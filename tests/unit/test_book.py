@@ -66,11 +66,17 @@ def _folded(records, entries, on):
     return sorted(state.to_pylist(), key=lambda r: r["debt_id"]), sorted(decided.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
 
 
-def _state_file(directory):
-    return directory / json.loads((directory / "book.json").read_text())["state"]
+def _state_rows(directory):
+    """Each debt's newest row: the base state and the rows later nights moved."""
+    kept = json.loads((directory / "book.json").read_text())
+    con = batch.connect("duckdb")
+    current = batch.apply(con.read_parquet(str(directory / kept["state"])), *[con.read_parquet(str(directory / m)) for m in kept["moved"]])
+    return sorted(current.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
 
 
-def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path):
+@pytest.mark.parametrize("compact_at", [book.COMPACT_SHARE, float("inf")])  # as shipped, and never compacting: a chain of moved rows
+def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, monkeypatch, compact_at):
+    monkeypatch.setattr(book, "COMPACT_SHARE", compact_at)
     records, history, later = _world()
     _write(tmp_path / "debts.parquet", records, DEBTS)
     (tmp_path / "incoming").mkdir()
@@ -89,14 +95,16 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path):
             _write(tmp_path / "incoming" / "debts-3.parquet", changed, DEBTS)
         loaded += tonight
         figures = book.night(tmp_path, on, POLICY)
-        assert figures["state"] == "advanced" and figures["entries_tonight"] == len(tonight)
+        assert figures["state"].startswith("advanced") and figures["entries_tonight"] == len(tonight)
         state, decided = _folded(records, loaded, on)
-        assert _rows(_state_file(tmp_path)) == state, f"night {n}"
+        assert _state_rows(tmp_path) == state, f"night {n}"
         assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
         assert not list((tmp_path / "incoming").iterdir())  # tonight's files went into the ledger and the debts
     kept = json.loads((tmp_path / "book.json").read_text())
     assert sorted(p.name for p in (tmp_path / "ledger").iterdir()) == sorted(kept["ledger"])
     assert sorted(p.name for p in tmp_path.glob("state-*.parquet")) == [kept["state"]]  # the old states are gone
+    assert sorted(p.name for p in tmp_path.glob("moved-*.parquet")) == sorted(kept["moved"])
+    assert (len(kept["moved"]) == len(later)) == (compact_at == float("inf"))
     assert {r["debt_id"] for r in pq.read_table(tmp_path / kept["debts"]).to_pylist()} >= {999}
 
 
@@ -121,9 +129,10 @@ def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
     figures = book.night(tmp_path, on, POLICY)
     assert figures["entries_tonight"] == len(tonight)  # counted once, not twice
     state, decided = _folded(records, history + tonight, on)
-    assert _rows(_state_file(tmp_path)) == state
+    assert _state_rows(tmp_path) == state
     assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
-    assert len(list(tmp_path.glob("state-*.parquet"))) == 1  # the stopped night's state was cleared away
+    kept = json.loads((tmp_path / "book.json").read_text())
+    assert {p.name for p in [*tmp_path.glob("state-*.parquet"), *tmp_path.glob("moved-*.parquet")]} == {kept["state"], *kept["moved"]}
 
 
 def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):

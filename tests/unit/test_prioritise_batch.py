@@ -259,3 +259,6 @@ def test_advancing_the_state_a_night_equals_folding_the_whole_ledger_again(ledge
     folded = batch.state(d, batch.ledger_summary(every, on)).to_pyarrow().to_pylist()
     key = lambda r: r["debt_id"]  # noqa: E731
     assert sorted(advanced, key=key) == sorted(folded, key=key)
+    # Kept as a base and the rows that moved, it reads the same.
+    rows = batch.table(con, "moved", batch.moved(old_state, d, old_entries, since, on, tonight, changed).to_pyarrow())
+    assert sorted(batch.apply(old_state, rows).to_pyarrow().to_pylist(), key=key) == sorted(folded, key=key)

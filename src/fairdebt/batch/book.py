@@ -8,13 +8,15 @@ is kept here, and each night only what arrived and what time moves is worked (ba
     BOOK/ledger/*.parquet         the ledger: one file per night's load, each in date order
     BOOK/incoming/entries*.parquet  tonight's ledger entries (any effective date), not yet in the ledger
     BOOK/incoming/debts*.parquet    tonight's new and changed debt records (optional)
-    BOOK/state.parquet, state.json  the per-debt state and the day it is for
+    BOOK/state-*.parquet, moved-*.parquet  the per-debt state: a base, and the rows later nights moved
+    BOOK/book.json                the commit point: the day, and the files above that make the book
     BOOK/results/<day>/decisions.parquet, people.parquet   the night's decisions (batch.RESULT), lead debts
 
 `night` brings the state to the day (folding the whole ledger only when there is no state yet),
-takes tonight's files into the ledger and the debts, and decides every debt and person. A file
-moves into place only once what depends on it is written, so a night that fails part way leaves
-the book as it was and can simply be run again.
+takes tonight's files into the ledger and the debts, and decides every debt and person. A night
+writes only the state's rows that moved (batch.moved: the debts that moved and their people's
+other debts); readers take each debt's newest row (batch.apply). When the moved rows come to a
+quarter of the base, the night writes a new base instead (compaction).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from fairdebt.domain import prioritisation as rules
 # Working files are read once: no compression, no dictionaries (docs/prioritisation.md).
 WORKING = "FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1"
 KEPT = "FORMAT parquet, COMPRESSION zstd"
+COMPACT_SHARE = 0.25  # a new base when the moved rows come to a quarter of it
 
 
 class BookError(Exception):
@@ -64,8 +67,8 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
           percent: int = 0, threads: int | None = None, memory: str | None = None) -> dict:
     """One night of the book for `on`; returns what it did and how long each step took.
 
-    BOOK/book.json is the commit point: the day, the state file, the debts file and the ledger
-    files the state holds. Everything else is written under new names first, and tonight's entry
+    BOOK/book.json is the commit point: the day, the base state and the moved rows since, the
+    debts file and the ledger files the state holds. Everything else is written under new names first, and tonight's entry
     files are renamed into the ledger (never copied), so each entry is in one place at every
     moment: a night that stops anywhere is run again and comes out as if it had not stopped."""
     book = Path(book)
@@ -77,8 +80,8 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     debts_file = book / kept.get("debts", "debts.parquet")
     if not debts_file.exists():
         raise BookError(f"{book} has no debts.parquet: put the book's debt records there (see fairdebt.batch.book)")
-    for orphan in [*book.glob("state-*.parquet"), *book.glob("debts-*.parquet"), *book.glob("*.part")]:
-        if orphan.name not in (kept.get("state"), kept.get("debts")):
+    for orphan in [*book.glob("state-*.parquet"), *book.glob("moved-*.parquet"), *book.glob("debts-*.parquet"), *book.glob("*.part")]:
+        if orphan.name not in (kept.get("state"), kept.get("debts"), *kept.get("moved", [])):
             orphan.unlink()  # written by a night that stopped before its commit
     con = batch.connect("duckdb", threads=threads)
     (book / "spill").mkdir(exist_ok=True)
@@ -110,28 +113,38 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         new_debts = debts_file.name
     tonight = _read(con, tonight_files).select(*batch.ENTRY_COLUMNS) if tonight_files else None
 
+    base, moved = kept.get("state"), list(kept.get("moved", []))
     if since is None:
         # The first night: the whole ledger folded, kept in person order.
         if not tonight_files:
             raise BookError(f"{book} has no ledger and no incoming entries: nothing to fold")
         state = batch.state(debts, batch.ledger_summary(tonight, on)).order_by("person_id", "debt_id")
+        base, moved = f"state-{stamp}.parquet", []
+        _copy(con, state, book / base, KEPT)
         figures["state"] = "folded"
     else:
         empty = batch.table(con, "no_entries", _entry_schema().empty_table())
         ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
         tonight = tonight if tonight is not None else empty
-        state = batch.advance(con.read_parquet(str(book / kept["state"])), debts, ledger, since, on, tonight, changed)
+        current = batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
+        _copy(con, batch.moved(current, debts, ledger, since, on, tonight, changed), book / f"moved-{stamp}.parquet", KEPT)
+        moved.append(f"moved-{stamp}.parquet")
         figures["state"] = "advanced"
-    new_state = f"state-{stamp}.parquet"
-    _copy(con, state, book / new_state, KEPT)
+        figures["rows_moved"] = con.read_parquet(str(book / moved[-1])).count().execute()
+        count = lambda name: con.read_parquet(str(book / name)).count().execute()  # noqa: E731
+        if sum(count(m) for m in moved) > COMPACT_SHARE * count(base):
+            current = batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
+            base, moved = f"state-{stamp}.parquet", []
+            _copy(con, current.order_by("person_id", "debt_id"), book / base, KEPT)
+            figures["state"] = "advanced and compacted"
     figures["state_s"] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()
     out = book / "results" / on.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     held, vulnerable, contacts = _empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
-    decisions = batch.nightly(con.read_parquet(str(book / new_state)), held, vulnerable, contacts, on, champion, challenger,
-                              seed=seed, percent=percent)
+    current = batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
+    decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent)
     _copy(con, decisions, out / "decisions.parquet", WORKING)
     written = con.read_parquet(str(out / "decisions.parquet"))
     _copy(con, batch.people(written, champion, challenger), out / "people.parquet", WORKING)
@@ -139,15 +152,16 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     figures["debts"] = written.count().execute()
 
     # The commit: one atomic rename. Then what it replaced is removed.
-    commit = {"on": on.isoformat(), "state": new_state, "debts": new_debts,
+    commit = {"on": on.isoformat(), "state": base, "moved": moved, "debts": new_debts,
               "ledger": [Path(f).name for f in [*held_files, *tonight_files]]}
     tmp = manifest.with_name("book.json.part")
     tmp.write_text(json.dumps(commit, indent=1))
     os.replace(tmp, manifest)
-    replaced = [kept["state"]] if kept.get("state") and kept["state"] != new_state else []
-    replaced += [debts_file.name] if new_debts != debts_file.name else []
-    for name in replaced:
-        (book / name).unlink(missing_ok=True)
+    for old in [*book.glob("state-*.parquet"), *book.glob("moved-*.parquet")]:
+        if old.name not in (base, *moved):
+            old.unlink()  # replaced tonight (an old base, moved rows compacted into the new one)
+    if new_debts != debts_file.name:
+        debts_file.unlink(missing_ok=True)
     for path in changed_files:
         os.remove(path)
     shutil.rmtree(book / "spill", ignore_errors=True)

@@ -175,16 +175,38 @@ SUMMARY_COLUMNS = ("balance", "overdue", "credits", "charge_date", "charge_amoun
 
 def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new_entries: ir.Table,
             changed: ir.Table | None = None) -> ir.Table:
-    """The state on `on` from the state on `since`, without folding the ledger again.
+    """The whole state on `on`: `old` with the rows `moved` gives patched in place (a join keeps
+    the old rows' order, so the state stays in person order without sorting 45M rows); debts new
+    since are added at the end. Equal to `state` on `on` (a property test checks it)."""
+    rows = moved(old, debts, entries, since, on, new_entries, changed)
+    new = rows.rename(**{f"_new_{c}": c for c in old.columns})
+    j = old.left_join(new, old.debt_id == new._new_debt_id)
+    hit = j._new_debt_id.notnull()
+    patched = j.select(**{c: ibis.cases((hit, j[f"_new_{c}"]), else_=j[c]) for c in old.columns})
+    return patched.union(rows.anti_join(old, "debt_id").select(*old.columns))
+
+
+def apply(base: ir.Table, *patches: ir.Table) -> ir.Table:
+    """A state kept as a base and the rows later nights moved (`moved`, oldest first): each debt's
+    newest row. What a national book reads, so a night writes only the rows that moved."""
+    for patch in patches:
+        base = base.anti_join(patch, "debt_id").union(patch.select(*base.columns))
+    return base
+
+
+def moved(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new_entries: ir.Table,
+          changed: ir.Table | None = None) -> ir.Table:
+    """The rows of the state that differ on `on` from `old` (the state on `since`), whole: every debt
+    that moved, and every other debt of those debts' people (their picture moves with them).
 
     `entries`: the ledger the old state was made from; `new_entries`: entries loaded since (any
     effective date: backdated ones too); `changed` (debt_id): debts whose own record changed (a
     new recovery stage, a new debt). Each debt's row moves by what arrived (tonight's entries, and
     earlier ones dated ahead into (since, on]) and by what time alone moves among the entries it
     already counted (a debit falling due, a payment leaving the 90- or 365-day window): date-range
-    slices of the ledger, cheap where it is stored in date order. Every other row is kept, in
-    place. Each person's picture is then worked out again. Equal to `state` on `on` (a property
-    test checks it, every column of every debt)."""
+    slices of the ledger, cheap where it is stored in date order. Their people's pictures are
+    worked out again over those people's rows only. `advance` patches these rows into the whole
+    state; `apply` reads a base state and the rows of later nights."""
     s, o = ibis.literal(since), ibis.literal(on)
     arriving = new_entries.filter(new_entries.effective_date <= o).select(*ENTRY_COLUMNS).union(
         entries.filter((entries.effective_date > s) & (entries.effective_date <= o)).select(*ENTRY_COLUMNS))
@@ -242,15 +264,11 @@ def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, o
                               for c in ("p1", "p2", "p3", "d1", "d2", "d3")}).select("debt_id", *SUMMARY_COLUMNS)
 
     base = old.drop(*PERSON_COLUMNS)
-    fresh = _per_debt(debts.semi_join(redo, "debt_id"), _positions(merged))
-    fresh = fresh.select(*base.columns).rename(**{f"_new_{c}": c for c in base.columns})
-    # Patched in place (a join keeps the old rows' order, so the state stays in person order
-    # without sorting 45M rows); debts new since are added at the end.
-    j = base.left_join(fresh, base.debt_id == fresh._new_debt_id)
-    hit = j._new_debt_id.notnull()
-    patched = j.select(**{c: ibis.cases((hit, j[f"_new_{c}"]), else_=j[c]) for c in base.columns})
-    added = fresh.anti_join(base, fresh._new_debt_id == base.debt_id).select(**{c: f"_new_{c}" for c in base.columns})
-    return _with_person(patched.union(added))
+    fresh = _per_debt(debts.semi_join(redo, "debt_id"), _positions(merged)).select(*base.columns)
+    # Their people: now, and before (a debt may have moved to another person).
+    persons = fresh.select("person_id").union(old.semi_join(redo, "debt_id").select("person_id")).distinct()
+    theirs = base.semi_join(persons, "person_id").anti_join(fresh, "debt_id").union(fresh)
+    return _with_person(theirs).select(*old.columns)
 
 
 def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date) -> ir.Table:
