@@ -55,6 +55,11 @@ def _copy(con, expr, path: Path, options: str) -> None:
     os.replace(tmp, path)
 
 
+def _current(con, book: Path, base: str, moved: list[str]):
+    """The state as the book keeps it: each debt's newest row of the base and the moved rows."""
+    return batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
+
+
 def _empty_inputs(con):
     import pyarrow as pa
 
@@ -126,14 +131,14 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         empty = batch.table(con, "no_entries", _entry_schema().empty_table())
         ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
         tonight = tonight if tonight is not None else empty
-        current = batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
+        current = _current(con, book, base, moved)
         _copy(con, batch.moved(current, debts, ledger, since, on, tonight, changed), book / f"moved-{stamp}.parquet", KEPT)
         moved.append(f"moved-{stamp}.parquet")
         figures["state"] = "advanced"
         figures["rows_moved"] = con.read_parquet(str(book / moved[-1])).count().execute()
         count = lambda name: con.read_parquet(str(book / name)).count().execute()  # noqa: E731
         if sum(count(m) for m in moved) > COMPACT_SHARE * count(base):
-            current = batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
+            current = _current(con, book, base, moved)
             base, moved = f"state-{stamp}.parquet", []
             _copy(con, current.order_by("person_id", "debt_id"), book / base, KEPT)
             figures["state"] = "advanced and compacted"
@@ -143,7 +148,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     out = book / "results" / on.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     held, vulnerable, contacts = _empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
-    current = batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
+    current = _current(con, book, base, moved)
     decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent)
     _copy(con, decisions, out / "decisions.parquet", WORKING)
     written = con.read_parquet(str(out / "decisions.parquet"))
