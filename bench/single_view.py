@@ -152,12 +152,12 @@ def load(cur, people: int, debts_per_person: float, entries_per_debt: int, today
     initials = f"chr(65 + ({u}(person, 31) % 26)::int) || ' ' || chr(65 + ({u}(person, 32) % 26)::int)"
     step(
         "parties",
-        f"""INSERT INTO people_party (id, system, party_ref, person_id, initials, token_key_id, {tok_cols}, deceased_on, source_file_id)
-            SELECT id, system, 'P' || lpad(id::text, 9, '0'), person, {initials}, 't1', {tok_values('person')}, NULL, NULL
+        f"""INSERT INTO people_party (id, system, party_ref, person_id, initials, area, token_key_id, {tok_cols}, deceased_on, source_file_id)
+            SELECT id, system, 'P' || lpad(id::text, 9, '0'), person, {initials}, 'E' || (1 + person % 20), 't1', {tok_values('person')}, NULL, NULL
             FROM (SELECT i AS id, i AS person, {_pick(SYSTEMS, f'{u}(i, 1)')} AS system FROM generate_series(1, {n}) i) p""",
         # A second record of ~10% of people, in another system.
-        f"""INSERT INTO people_party (id, system, party_ref, person_id, initials, token_key_id, {tok_cols}, deceased_on, source_file_id)
-            SELECT id, system, 'P' || lpad(id::text, 9, '0'), person, {initials}, 't1', {tok_values('person')}, NULL, NULL
+        f"""INSERT INTO people_party (id, system, party_ref, person_id, initials, area, token_key_id, {tok_cols}, deceased_on, source_file_id)
+            SELECT id, system, 'P' || lpad(id::text, 9, '0'), person, {initials}, 'E' || (1 + person % 20), 't1', {tok_values('person')}, NULL, NULL
             FROM (SELECT {n} + row_number() OVER (ORDER BY id) AS id, id AS person,
                          ({sys_arr})[1 + (array_position({sys_arr}, system) + {u}(id, 3) % {len(systems) - 1}) % {len(systems)}] AS system
                   FROM people_party WHERE id <= {n} AND {u}(id, 2) % 100 < 10) p""",
