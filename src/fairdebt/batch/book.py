@@ -138,9 +138,11 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         figures["rows_moved"] = con.read_parquet(str(book / moved[-1])).count().execute()
         count = lambda name: con.read_parquet(str(book / name)).count().execute()  # noqa: E731
         if sum(count(m) for m in moved) > COMPACT_SHARE * count(base):
-            current = _current(con, book, base, moved)
+            # The newest of the moved rows patched into the base in place: still in person order, no sort.
+            latest = batch.apply(*[con.read_parquet(str(book / m)) for m in moved])
+            current = batch.patch(con.read_parquet(str(book / base)), latest)
             base, moved = f"state-{stamp}.parquet", []
-            _copy(con, current.order_by("person_id", "debt_id"), book / base, KEPT)
+            _copy(con, current, book / base, KEPT)
             figures["state"] = "advanced and compacted"
     figures["state_s"] = round(time.perf_counter() - started, 2)
 

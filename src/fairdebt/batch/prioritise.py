@@ -178,19 +178,25 @@ def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, o
     """The whole state on `on`: `old` with the rows `moved` gives patched in place (a join keeps
     the old rows' order, so the state stays in person order without sorting 45M rows); debts new
     since are added at the end. Equal to `state` on `on` (a property test checks it)."""
-    rows = moved(old, debts, entries, since, on, new_entries, changed)
-    new = rows.rename(**{f"_new_{c}": c for c in old.columns})
-    j = old.left_join(new, old.debt_id == new._new_debt_id)
+    return patch(old, moved(old, debts, entries, since, on, new_entries, changed))
+
+
+def patch(base: ir.Table, rows: ir.Table) -> ir.Table:
+    """`base` with `rows` (whole rows, one per debt) in place of its rows of the same debts, in
+    base's order (a join keeps it, so a state in person order stays so without a sort); debts new
+    in `rows` at the end."""
+    new = rows.rename(**{f"_new_{c}": c for c in base.columns})
+    j = base.left_join(new, base.debt_id == new._new_debt_id)
     hit = j._new_debt_id.notnull()
-    patched = j.select(**{c: ibis.cases((hit, j[f"_new_{c}"]), else_=j[c]) for c in old.columns})
-    return patched.union(rows.anti_join(old, "debt_id").select(*old.columns))
+    patched = j.select(**{c: ibis.cases((hit, j[f"_new_{c}"]), else_=j[c]) for c in base.columns})
+    return patched.union(rows.anti_join(base, "debt_id").select(*base.columns))
 
 
 def apply(base: ir.Table, *patches: ir.Table) -> ir.Table:
     """A state kept as a base and the rows later nights moved (`moved`, oldest first): each debt's
     newest row. What a national book reads, so a night writes only the rows that moved."""
-    for patch in patches:
-        base = base.anti_join(patch, "debt_id").union(patch.select(*base.columns))
+    for later in patches:
+        base = base.anti_join(later, "debt_id").union(later.select(*base.columns))
     return base
 
 
