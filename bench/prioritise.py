@@ -72,15 +72,6 @@ def prepare(con, dwp: Path, out: Path, limit: int | None) -> dict:
             "entries": con.read_parquet(f"{out}/entries.parquet").count().execute()}
 
 
-def empty_inputs(con):
-    import pyarrow as pa
-
-    held = batch.table(con, "held", pa.table({"debt_id": pa.array([], pa.int64())}))
-    vulnerable = batch.table(con, "vulnerable", pa.table({"person_id": pa.array([], pa.int64())}))
-    contacts = batch.table(con, "contacts", pa.table({"person_id": pa.array([], pa.int64()), "last_contact": pa.array([], pa.date32())}))
-    return held, vulnerable, contacts
-
-
 PG_COLUMNS = ["debt_id", "person_id", "score", "segment", "segment_rule", "rag", "rag_rule", "action", "action_rule", "overlaps", "variant"]
 
 
@@ -102,7 +93,7 @@ def postgres_write(con, work: Path, policy, on: dt.date, figures: dict) -> None:
 
     from fairdebt.testing.pgcluster import PgCluster
 
-    held, vulnerable, contacts = empty_inputs(con)
+    held, vulnerable, contacts = batch.empty_inputs(con)
     state = con.read_parquet(f"{work}/state.parquet")
     tomorrow = on + dt.timedelta(days=1)
     later = batch.nightly(state, held, vulnerable, contacts, tomorrow, policy, account_types=["dwp_benefit_overpayment"])
@@ -204,7 +195,7 @@ def main() -> None:
         print(f"summary: {figures['entries'] / figures['summary_s']:,.0f} entries/s ({figures['summary_s']} s)", flush=True)
         (work / "prepared.json").write_text(json.dumps({k: figures[k] for k in ("debts", "entries", "prepare_s", "summary_s")}))
 
-    held, vulnerable, contacts = empty_inputs(con)
+    held, vulnerable, contacts = batch.empty_inputs(con)
     # The nightly run over the state: features, decisions, people; results written as Parquet.
     started = time.perf_counter()
     decisions = batch.nightly(con.read_parquet(f"{work}/state.parquet"), held, vulnerable, contacts, on, policy)

@@ -62,7 +62,7 @@ def _folded(records, entries, on):
     d = batch.table(con, "d", pa.Table.from_pylist(records, DEBTS))
     e = batch.table(con, "e", pa.Table.from_pylist(entries, ENTRIES))
     state = batch.state(d, batch.ledger_summary(e, on)).to_pyarrow()
-    decided = batch.nightly(batch.table(con, "s", state), *book._empty_inputs(con), on, POLICY)
+    decided = batch.nightly(batch.table(con, "s", state), *batch.empty_inputs(con), on, POLICY)
     return sorted(state.to_pylist(), key=lambda r: r["debt_id"]), sorted(decided.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
 
 

@@ -60,22 +60,15 @@ def _current(con, book: Path, base: str, moved: list[str]):
     return batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
 
 
-def _empty_inputs(con):
-    import pyarrow as pa
-
-    return (batch.table(con, "held", pa.table({"debt_id": pa.array([], pa.int64())})),
-            batch.table(con, "vulnerable", pa.table({"person_id": pa.array([], pa.int64())})),
-            batch.table(con, "contacts", pa.table({"person_id": pa.array([], pa.int64()), "last_contact": pa.array([], pa.date32())})))
-
-
 def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Policy | None = None, *, seed: str = "",
           percent: int = 0, threads: int | None = None, memory: str | None = None) -> dict:
     """One night of the book for `on`; returns what it did and how long each step took.
 
     BOOK/book.json is the commit point: the day, the base state and the moved rows since, the
-    debts file and the ledger files the state holds. Everything else is written under new names first, and tonight's entry
-    files are renamed into the ledger (never copied), so each entry is in one place at every
-    moment: a night that stops anywhere is run again and comes out as if it had not stopped."""
+    debts file and the ledger files the state holds. Everything else is written under new names
+    first, and tonight's entry files are renamed into the ledger (never copied), so each entry is
+    in one place at every moment: a night that stops anywhere is run again and comes out as if it
+    had not stopped."""
     book = Path(book)
     manifest = book / "book.json"
     kept = json.loads(manifest.read_text()) if manifest.exists() else {}
@@ -135,9 +128,9 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         _copy(con, batch.moved(current, debts, ledger, since, on, tonight, changed), book / f"moved-{stamp}.parquet", KEPT)
         moved.append(f"moved-{stamp}.parquet")
         figures["state"] = "advanced"
-        figures["rows_moved"] = con.read_parquet(str(book / moved[-1])).count().execute()
-        count = lambda name: con.read_parquet(str(book / name)).count().execute()  # noqa: E731
-        if sum(count(m) for m in moved) > COMPACT_SHARE * count(base):
+        sizes = [con.read_parquet(str(book / name)).count().execute() for name in (base, *moved)]
+        figures["rows_moved"] = sizes[-1]
+        if sum(sizes[1:]) > COMPACT_SHARE * sizes[0]:
             # The newest of the moved rows patched into the base in place: still in person order, no sort.
             latest = batch.apply(*[con.read_parquet(str(book / m)) for m in moved])
             current = batch.patch(con.read_parquet(str(book / base)), latest)
@@ -149,7 +142,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     started = time.perf_counter()
     out = book / "results" / on.isoformat()
     out.mkdir(parents=True, exist_ok=True)
-    held, vulnerable, contacts = _empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
+    held, vulnerable, contacts = batch.empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
     current = _current(con, book, base, moved)
     decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent)
     _copy(con, decisions, out / "decisions.parquet", WORKING)

@@ -522,8 +522,8 @@ COMPARISONS: list[dict] = [
         "comparison_levels": [
             _null(_either_null(CO_HOLDER), "no joint account holder"),
             _level(f"{_eq(CO_HOLDER)} AND {SAME_PLACE}", "joint account holder's name", m_probability=0.6),
-            # Namesakes at two addresses, each with a joint holder of one name, are far more often two
-            # couples with common names than one couple who moved: a weight of its own.
+            # Namesakes at two addresses, each with a joint holder of one name, are as often two
+            # couples with common names as one couple who moved: neutral, weighing neither way.
             _null(_eq(CO_HOLDER), "joint account holder's name (at another address)"),
             _level(ELSE, "joint account holders differ", m_probability=0.4),
         ],

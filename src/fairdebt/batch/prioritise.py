@@ -66,6 +66,16 @@ def table(con, name: str, data) -> ir.Table:
     return con.table(name)
 
 
+def empty_inputs(con) -> tuple[ir.Table, ir.Table, ir.Table]:
+    """held, vulnerable, contacts with no rows: for a book whose holds, vulnerability and contacts
+    are not given (a benchmark; a national book's come from the app's database)."""
+    import pyarrow as pa
+
+    return (table(con, "held", pa.table({"debt_id": pa.array([], pa.int64())})),
+            table(con, "vulnerable", pa.table({"person_id": pa.array([], pa.int64())})),
+            table(con, "contacts", pa.table({"person_id": pa.array([], pa.int64()), "last_contact": pa.array([], pa.date32())})))
+
+
 def _debit(e: ir.Table) -> ir.BooleanValue:
     """Entries that add to what is owed (domain/ledger.py): a reversal counts on the side of the entry it reverses."""
     return e.kind.isin(_DEBIT) | ((e.kind == "adjustment") & (e.amount > 0)) | ((e.kind == "reversal") & (e.amount < 0))
@@ -169,8 +179,9 @@ def _with_person(t: ir.Table) -> ir.Table:
     return t.left_join(per_person, "person_id").drop("person_id_right")
 
 
+_LAST3 = ("p1", "p2", "p3", "d1", "d2", "d3")  # the last three payments' amounts and dates (_last3)
 SUMMARY_COLUMNS = ("balance", "overdue", "credits", "charge_date", "charge_amount", "first_date", "last_payment_date",
-                   "payments_90d", "payments_365d", "uc_first", "p1", "p2", "p3", "d1", "d2", "d3")
+                   "payments_90d", "payments_365d", "uc_first", *_LAST3)
 
 
 def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new_entries: ir.Table,
@@ -256,7 +267,7 @@ def moved(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on:
         payments_90d=plus("payments_90d") - m.left_90.fill_null(0),
         payments_365d=plus("payments_365d") - m.left_365.fill_null(0),
         uc_first=ibis.least(m.o_uc_first, m.d_uc_first),
-        **{c: m[f"o_{c}"] for c in ("p1", "p2", "p3", "d1", "d2", "d3")},
+        **{c: m[f"o_{c}"] for c in _LAST3},
     )
     # The last three payments: the old three and tonight's, newest first, for debts paid since.
     paid_since = arriving.filter(arriving.kind == "payment").select("debt_id", "effective_date", amount=-arriving.amount)
@@ -264,10 +275,10 @@ def moved(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on:
     three = paid_since
     for p, dd in (("p1", "d1"), ("p2", "d2"), ("p3", "d3")):
         three = three.union(old3.filter(old3[f"o_{dd}"].notnull()).select("debt_id", effective_date=old3[f"o_{dd}"], amount=old3[f"o_{p}"]))
-    last3 = _last3(three).rename(**{f"n_{c}": c for c in ("p1", "p2", "p3", "d1", "d2", "d3")}).rename(n_debt_id="debt_id")
+    last3 = _last3(three).rename(**{f"n_{c}": c for c in _LAST3}).rename(n_debt_id="debt_id")
     merged = merged.left_join(last3, merged.debt_id == last3.n_debt_id)
     merged = merged.mutate(**{c: ibis.cases((merged.n_debt_id.notnull(), merged[f"n_{c}"]), else_=merged[c])
-                              for c in ("p1", "p2", "p3", "d1", "d2", "d3")}).select("debt_id", *SUMMARY_COLUMNS)
+                              for c in _LAST3}).select("debt_id", *SUMMARY_COLUMNS)
 
     base = old.drop(*PERSON_COLUMNS)
     fresh = _per_debt(debts.semi_join(redo, "debt_id"), _positions(merged)).select(*base.columns)

@@ -1,7 +1,6 @@
 """fairdebt book DIR [--on DATE]: one night of a national debt book kept as files (fairdebt.batch.book)."""
 
 import datetime as dt
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
