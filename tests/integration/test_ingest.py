@@ -286,3 +286,53 @@ def test_status_command_prints_one_json_object(extract, capsys):
     assert figures["ledger_entries"] == 5 and figures["quarantined_rows"] == 0
     assert figures["balance_pence"] == 20000 + 123456
     assert figures["arrears_pence"] == 20000
+
+
+def _ledger_schema():
+    """Every index and constraint of the ledger table, by definition (names and all)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'accounts_ledgerentry'::regclass")
+            indexes = cur.fetchall()
+            cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'accounts_ledgerentry'::regclass")
+            return sorted(indexes), sorted(cur.fetchall())
+        cur.execute("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'accounts_ledgerentry' ORDER BY name")
+        return cur.fetchall()
+
+
+def test_a_large_load_rebuilds_the_ledgers_keys_exactly(extract, monkeypatch):
+    """A load as large as the table takes the bulk path (keys dropped, COPY, keys rebuilt): the
+    table ends with the same indexes and constraints, and they still refuse what they refused."""
+    from fairdebt.ingest import loader
+
+    before = _ledger_schema()
+    monkeypatch.setattr(loader, "BULK_MIN_ROWS", 1)
+    dropped = []
+    original_enter = loader.bulk_indexes.__enter__
+
+    def enter(self):
+        out = original_enter(self)
+        dropped.extend(name for _, name, _ in self.saved)
+        return out
+
+    monkeypatch.setattr(loader.bulk_indexes, "__enter__", enter)
+    _, _, t = load_council(extract)
+    assert t.accepted == 5
+    assert dropped, "the bulk path was not taken"
+    if connection.vendor == "postgresql":
+        assert "accounts_ledgerentry_pkey" in dropped  # nothing references the ledger's key
+    assert _ledger_schema() == before
+    entry = LedgerEntry.objects.get(source_key="T1")
+    with pytest.raises(DatabaseError), transaction.atomic():  # the idempotency key is unique again
+        LedgerEntry.objects.create(debt=entry.debt, kind="charge", amount_pence=5, effective_date=entry.effective_date,
+                                   posting_date=entry.posting_date, source_system=entry.source_system, source_key="T1")
+    with pytest.raises(DatabaseError), transaction.atomic():  # and so is the primary key
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO accounts_ledgerentry (id, debt_id, kind, amount_pence, effective_date, posting_date, method, source_system, source_key)"
+                " VALUES (%s, %s, 'charge', 5, %s, %s, '', 'other', 'fresh-key')",
+                [entry.id, entry.debt_id, entry.effective_date, entry.posting_date],
+            )
+    # A second load of the same file, also on the bulk path, adds nothing.
+    again = services.ingest_file("council_tax.transactions", extract("council_tax.transactions", TRANSACTIONS))
+    assert (again.accepted, again.duplicates) == (0, 5)

@@ -71,22 +71,37 @@ def refresh(on: dt.date, account_ids: list[int] | None = None) -> None:
         else:
             cur.execute("DROP TABLE IF EXISTS fd_scope")
             cur.execute("CREATE TEMPORARY TABLE fd_scope (account_id BIGINT PRIMARY KEY)")
-            cur.executemany("INSERT INTO fd_scope VALUES (%s)", [(int(i),) for i in sorted(set(account_ids))])
+            _fill_scope(cur, sorted({int(i) for i in account_ids}))
             cur.execute(
                 f"INSERT INTO fd_positions {debt_positions_sql('AND debt_id IN (SELECT id FROM accounts_debt WHERE account_id IN (SELECT account_id FROM fd_scope))')}",
                 params,
             )
             debt_scope = " WHERE account_id IN (SELECT account_id FROM fd_scope)"
             account_scope = " WHERE id IN (SELECT account_id FROM fd_scope)"
+        if connection.vendor == "postgresql":
+            # Temporary tables are never analysed on their own: without counts the planner guesses
+            # a nested loop, and an update of 100,000 debts took 2.4-3.7 s instead of well under 1 s.
+            cur.execute("ANALYZE fd_positions")
         _write(cur, "accounts_debt", "fd_positions", "debt_id", debt_scope, params)
         cur.execute("DROP TABLE IF EXISTS fd_account_positions")
         cur.execute(
             "CREATE TEMPORARY TABLE fd_account_positions AS SELECT account_id, SUM(balance) AS balance,"
             " SUM(arrears) AS arrears, SUM(ongoing) AS ongoing FROM fd_positions GROUP BY account_id"
         )
+        if connection.vendor == "postgresql":
+            cur.execute("ANALYZE fd_account_positions")
         _write(cur, "accounts_account", "fd_account_positions", "account_id", account_scope, params)
         cur.execute("DROP TABLE fd_account_positions")
         cur.execute("DROP TABLE fd_positions")
+
+
+def _fill_scope(cur, ids: list[int]) -> None:
+    if connection.vendor == "postgresql":
+        with cur.cursor.copy("COPY fd_scope (account_id) FROM STDIN") as copy:
+            copy.write("".join(f"{i}\n" for i in ids))
+        cur.execute("ANALYZE fd_scope")
+    else:
+        cur.executemany("INSERT INTO fd_scope VALUES (%s)", [(i,) for i in ids])
 
 
 def _write(cur, table: str, positions: str, key: str, scope: str, params: dict) -> None:
