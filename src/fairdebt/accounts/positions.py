@@ -60,6 +60,10 @@ def refresh(on: dt.date, account_ids: list[int] | None = None) -> None:
     if account_ids is not None and not account_ids:
         return
     with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # One row per debt is grouped in memory: at the default 4 MB the grouping of 100,000
+            # debts spilled to disk in 21 batches (3.4 s; 2.0 s in memory).
+            cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute("DROP TABLE IF EXISTS fd_positions")
         cur.execute(
             "CREATE TEMPORARY TABLE fd_positions (debt_id BIGINT PRIMARY KEY, account_id BIGINT,"
