@@ -1,6 +1,6 @@
 """The database itself refuses to change a posted ledger entry (SQL outside the ORM included).
 
-Keep this the last migration touching the ledger table on SQLite, or re-create the trigger after:
+A later migration that alters the ledger table on SQLite must re-create the trigger (as 0004 does):
 SQLite rebuilds a table to alter it, and the rebuild drops its triggers.
 
 UPDATE is refused on SQLite and PostgreSQL; DELETE too on PostgreSQL (test clean-up there uses
