@@ -83,8 +83,8 @@ def refresh(on: dt.date, account_ids: list[int] | None = None) -> None:
             debt_scope = " WHERE account_id IN (SELECT account_id FROM fd_scope)"
             account_scope = " WHERE id IN (SELECT account_id FROM fd_scope)"
         if connection.vendor == "postgresql":
-            # Temporary tables are never analysed on their own: without counts the planner guesses
-            # a nested loop, and an update of 100,000 debts took 2.4-3.7 s instead of well under 1 s.
+            # Temporary tables are never analysed on their own: counted, the planner need not guess
+            # their size (with the scope analysed too, the positions of 100,000 debts: 3.5 s -> 2.2 s).
             cur.execute("ANALYZE fd_positions")
         _write(cur, "accounts_debt", "fd_positions", "debt_id", debt_scope, params)
         cur.execute("DROP TABLE IF EXISTS fd_account_positions")

@@ -19,7 +19,6 @@ def _append_only_again(apps, schema_editor):
         schema_editor.execute(_APPEND_ONLY.SQLITE)
 
 
-
 class Migration(migrations.Migration):
 
     dependencies = [
