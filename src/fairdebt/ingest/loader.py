@@ -194,7 +194,7 @@ def insert(table: str, df: pl.DataFrame, progress=None, binary: bool = False) ->
     return df.height
 
 
-def lookup(sql: str, keys: pl.Series, params: list | None = None, schema: dict | None = None) -> pl.DataFrame:
+def lookup(sql: str, keys: pl.Series, params: list, schema: dict) -> pl.DataFrame:
     """Run `sql` joined to a temp table fd_keys(k) holding `keys`; returns the rows as a frame.
 
     The temp table beats an IN list of a million keys on both databases.
@@ -210,12 +210,7 @@ def lookup(sql: str, keys: pl.Series, params: list | None = None, schema: dict |
                 cur.execute("ANALYZE fd_keys")  # temporary tables are never analysed on their own
             else:
                 cur.executemany("INSERT INTO fd_keys (k) VALUES (%s)", [(k,) for k in keys.to_list()])
-        if schema:
-            frame = _frame(cur, sql, params or [], schema)
-        else:
-            cur.execute(sql, params or [])
-            rows = cur.fetchall()
-            frame = pl.DataFrame(rows, schema=[d[0] for d in cur.description], orient="row")
+        frame = _frame(cur, sql, params, schema)
         cur.execute("DROP TABLE fd_keys")
     return frame
 
