@@ -228,15 +228,7 @@ def moved(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on:
     arriving = new_entries.filter(new_entries.effective_date <= o).select(*ENTRY_COLUMNS).union(
         entries.filter((entries.effective_date > s) & (entries.effective_date <= o)).select(*ENTRY_COLUMNS))
     delta = _fold(arriving, on)
-    held = entries.filter(entries.effective_date <= s)
-    due = held.due_date.fill_null(held.effective_date)
-    paid = held.kind == "payment"
-    held = held.select("debt_id", "amount", falls=_debit(held) & (due >= s) & (due < o),
-                       left_90=paid & (held.effective_date > s - ibis.interval(days=90)) & (held.effective_date <= o - ibis.interval(days=90)),
-                       left_365=paid & (held.effective_date > s - ibis.interval(days=365)) & (held.effective_date <= o - ibis.interval(days=365)))
-    held = held.filter(held.falls | held.left_90 | held.left_365)
-    moved = held.group_by("debt_id").aggregate(fell_due=_int64(held.amount.sum(where=held.falls)),
-                                               left_90=_int64(held.left_90.sum()), left_365=_int64(held.left_365.sum()))
+    moved = _time_moves(entries, s, o)
     redo = delta.select("debt_id").union(moved.select("debt_id"))
     if changed is not None:
         redo = redo.union(changed.select("debt_id"))
@@ -286,6 +278,35 @@ def moved(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on:
     persons = fresh.select("person_id").union(old.semi_join(redo, "debt_id").select("person_id")).distinct()
     theirs = base.semi_join(persons, "person_id").anti_join(fresh, "debt_id").union(fresh)
     return _with_person(theirs).select(*old.columns)
+
+
+def _time_moves(entries: ir.Table, s, o) -> ir.Table:
+    """debt_id, fell_due, left_90, left_365: what time alone moves between `s` and `o` among the
+    entries counted on `s` (effective on or before it): debits falling due, and payments leaving
+    the 90- and 365-day windows.
+
+    Four slices, each filtered by plain comparisons on one stored date, so the Parquet reader skips
+    row groups by their statistics: a ledger kept in date order is read only where the dates fall.
+    (One filter with the due date's COALESCE and ORs read all 394M entries of the national book:
+    8.5 s, against under 1 s.) An entry with no due date is due on its effective date, so it falls
+    due in (s, o] only when it is dated `s` itself."""
+    e = entries
+    zero = ibis.literal(0, "int64")
+    debit = _debit(e)
+
+    def leaving(days):
+        # Counted on `s` (dated on or before it; a night spanning months can take a window's edge past it).
+        edge = ibis.interval(days=days)
+        return e.filter((e.effective_date > s - edge) & (e.effective_date <= o - edge) & (e.effective_date <= s) & (e.kind == "payment"))
+
+    falls_dated = e.filter(e.due_date.notnull() & (e.due_date >= s) & (e.due_date < o) & (e.effective_date <= s) & debit)
+    falls_undated = e.filter(e.due_date.isnull() & (e.effective_date == s) & debit)
+    left90, left365 = leaving(90), leaving(365)
+    rows = (falls_dated.union(falls_undated).select("debt_id", fell=_.amount, l90=zero, l365=zero)
+            .union(left90.select("debt_id", fell=zero, l90=ibis.literal(1, "int64"), l365=zero))
+            .union(left365.select("debt_id", fell=zero, l90=zero, l365=ibis.literal(1, "int64"))))
+    return rows.group_by("debt_id").aggregate(fell_due=_int64(rows.fell.sum()), left_90=_int64(rows.l90.sum()),
+                                              left_365=_int64(rows.l365.sum()))
 
 
 def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date) -> ir.Table:
