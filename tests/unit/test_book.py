@@ -67,14 +67,18 @@ def _folded(records, entries, on):
 
 
 def _state_rows(directory):
-    """Each debt's newest row: the base state and the rows later nights moved."""
+    """The state as the book keeps it: the base, with the patch and the people's pictures since."""
     kept = json.loads((directory / "book.json").read_text())
     con = batch.connect("duckdb")
-    current = batch.apply(con.read_parquet(str(directory / kept["state"])), *[con.read_parquet(str(directory / m)) for m in kept["moved"]])
+    current = book._current(con, directory, kept["state"], kept["patch"], kept["people"])
     return sorted(current.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
 
 
-@pytest.mark.parametrize("compact_at", [book.COMPACT_SHARE, float("inf")])  # as shipped, and never compacting: a chain of moved rows
+def _kept_files(directory):
+    return {p.name for pattern in ("state-*", "patch-*", "people-*", "tonight-*") for p in directory.glob(pattern)}
+
+
+@pytest.mark.parametrize("compact_at", [book.COMPACT_SHARE, float("inf")])  # as shipped, and never compacting: one patch of every night
 def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, monkeypatch, compact_at):
     monkeypatch.setattr(book, "COMPACT_SHARE", compact_at)
     records, history, later = _world()
@@ -82,6 +86,7 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, m
     (tmp_path / "incoming").mkdir()
     _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
     loaded = list(history)
+    states = []
     first = book.night(tmp_path, START, POLICY)
     assert first["state"] == "folded"
     for n, tonight in enumerate(later, start=1):
@@ -96,15 +101,16 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, m
         loaded += tonight
         figures = book.night(tmp_path, on, POLICY)
         assert figures["state"].startswith("advanced") and figures["entries_tonight"] == len(tonight)
+        states.append(figures["state"])
         state, decided = _folded(records, loaded, on)
         assert _state_rows(tmp_path) == state, f"night {n}"
         assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
         assert not list((tmp_path / "incoming").iterdir())  # tonight's files went into the ledger and the debts
     kept = json.loads((tmp_path / "book.json").read_text())
     assert sorted(p.name for p in (tmp_path / "ledger").iterdir()) == sorted(kept["ledger"])
-    assert sorted(p.name for p in tmp_path.glob("state-*.parquet")) == [kept["state"]]  # the old states are gone
-    assert sorted(p.name for p in tmp_path.glob("moved-*.parquet")) == sorted(kept["moved"])
-    assert (len(kept["moved"]) == len(later)) == (compact_at == float("inf"))
+    assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"]} - {None}  # the old states and patches are gone
+    assert ("advanced and compacted" in states) == (compact_at != float("inf"))
+    assert (kept["patch"] is None) == (states[-1] == "advanced and compacted")
     assert {r["debt_id"] for r in pq.read_table(tmp_path / kept["debts"]).to_pylist()} >= {999}
 
 
@@ -132,7 +138,7 @@ def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
     assert _state_rows(tmp_path) == state
     assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
     kept = json.loads((tmp_path / "book.json").read_text())
-    assert {p.name for p in [*tmp_path.glob("state-*.parquet"), *tmp_path.glob("moved-*.parquet")]} == {kept["state"], *kept["moved"]}
+    assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"]} - {None}
 
 
 def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):

@@ -8,15 +8,20 @@ is kept here, and each night only what arrived and what time moves is worked (ba
     BOOK/ledger/*.parquet         the ledger: one file per night's load, each in date order
     BOOK/incoming/entries*.parquet  tonight's ledger entries (any effective date), not yet in the ledger
     BOOK/incoming/debts*.parquet    tonight's new and changed debt records (optional)
-    BOOK/state-*.parquet, moved-*.parquet  the per-debt state: a base, and the rows later nights moved
+    BOOK/state-*.parquet          the per-debt state on some night (the base), in person order
+    BOOK/patch-*.parquet          what moved each debt since the base (batch.tonight, batch.combine)
+    BOOK/people-*.parquet         the picture of each person those nights moved (batch.pictures)
     BOOK/book.json                the commit point: the day, and the files above that make the book
     BOOK/results/<day>/decisions.parquet, people.parquet   the night's decisions (batch.RESULT), lead debts
 
 `night` brings the state to the day (folding the whole ledger only when there is no state yet),
 takes tonight's files into the ledger and the debts, and decides every debt and person. A night
-writes only the state's rows that moved (batch.moved: the debts that moved and their people's
-other debts); readers take each debt's newest row (batch.apply). When the moved rows come to a
-quarter of the base, the night writes a new base instead (compaction).
+reads tonight's entries and date-range slices of the ledger, never the base state's every column:
+what moved each debt is a summary of its own (a patch, added to the patch of the nights before),
+and only the pictures of the people it moved are worked out again, from a few columns of their
+debts. The nightly decisions read the base with the patch and the pictures added
+(batch.current). When the patch comes to a quarter of the base, the night writes a new base
+instead (compaction).
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ import shutil
 import time
 from pathlib import Path
 
+from ibis import _
+
 from fairdebt.batch import prioritise as batch
 from fairdebt.domain import prioritisation as rules
 
 # Working files are read once: no compression, no dictionaries (docs/prioritisation.md).
 WORKING = "FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1"
 KEPT = "FORMAT parquet, COMPRESSION zstd"
-COMPACT_SHARE = 0.25  # a new base when the moved rows come to a quarter of it
+COMPACT_SHARE = 0.25  # a new base when the patch comes to a quarter of it
 
 
 class BookError(Exception):
@@ -55,16 +62,17 @@ def _copy(con, expr, path: Path, options: str) -> None:
     os.replace(tmp, path)
 
 
-def _current(con, book: Path, base: str, moved: list[str]):
-    """The state as the book keeps it: each debt's newest row of the base and the moved rows."""
-    return batch.apply(con.read_parquet(str(book / base)), *[con.read_parquet(str(book / m)) for m in moved])
+def _current(con, book: Path, base: str, patch: str | None, people: str | None):
+    """The state as the book keeps it: the base with the patch and the people's pictures added."""
+    read = (lambda name: con.read_parquet(str(book / name)) if name else None)
+    return batch.current(read(base), read(patch), read(people))
 
 
 def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Policy | None = None, *, seed: str = "",
           percent: int = 0, threads: int | None = None, memory: str | None = None) -> dict:
     """One night of the book for `on`; returns what it did and how long each step took.
 
-    BOOK/book.json is the commit point: the day, the base state and the moved rows since, the
+    BOOK/book.json is the commit point: the day, the base state and the patch and pictures since, the
     debts file and the ledger files the state holds. Everything else is written under new names
     first, and tonight's entry files are renamed into the ledger (never copied), so each entry is
     in one place at every moment: a night that stops anywhere is run again and comes out as if it
@@ -78,8 +86,12 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     debts_file = book / kept.get("debts", "debts.parquet")
     if not debts_file.exists():
         raise BookError(f"{book} has no debts.parquet: put the book's debt records there (see fairdebt.batch.book)")
-    for orphan in [*book.glob("state-*.parquet"), *book.glob("moved-*.parquet"), *book.glob("debts-*.parquet"), *book.glob("*.part")]:
-        if orphan.name not in (kept.get("state"), kept.get("debts"), *kept.get("moved", [])):
+    if kept.get("moved"):
+        raise BookError(f"{book} was kept by an earlier fairdebt (moved rows, not a patch): fold it again from its ledger "
+                        "(move book.json and the state files aside and run the night)")
+    for orphan in [*book.glob("state-*.parquet"), *book.glob("patch-*.parquet"), *book.glob("people-*.parquet"),
+                   *book.glob("tonight-*.parquet"), *book.glob("debts-*.parquet"), *book.glob("*.part")]:
+        if orphan.name not in (kept.get("state"), kept.get("debts"), kept.get("patch"), kept.get("people")):
             orphan.unlink()  # written by a night that stopped before its commit
     con = batch.connect("duckdb", threads=threads)
     (book / "spill").mkdir(exist_ok=True)
@@ -106,36 +118,43 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         changed = _read(con, changed_files).select(*debts.columns)
         _copy(con, debts.anti_join(changed, "debt_id").union(changed), book / new_debts, KEPT)
         debts = con.read_parquet(str(book / new_debts))
-        changed = changed.select("debt_id")
     else:
         new_debts = debts_file.name
     tonight = _read(con, tonight_files).select(*batch.ENTRY_COLUMNS) if tonight_files else None
 
-    base, moved = kept.get("state"), list(kept.get("moved", []))
+    base, patch, people = kept.get("state"), kept.get("patch"), kept.get("people")
     if since is None:
         # The first night: the whole ledger folded, kept in person order.
         if not tonight_files:
             raise BookError(f"{book} has no ledger and no incoming entries: nothing to fold")
         state = batch.state(debts, batch.ledger_summary(tonight, on)).order_by("person_id", "debt_id")
-        base, moved = f"state-{stamp}.parquet", []
+        base, patch, people = f"state-{stamp}.parquet", None, None
         _copy(con, state, book / base, KEPT)
         figures["state"] = "folded"
     else:
         empty = batch.table(con, "no_entries", _entry_schema().empty_table())
         ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
-        tonight = tonight if tonight is not None else empty
-        current = _current(con, book, base, moved)
-        _copy(con, batch.moved(current, debts, ledger, since, on, tonight, changed), book / f"moved-{stamp}.parquet", KEPT)
-        moved.append(f"moved-{stamp}.parquet")
+        state = con.read_parquet(str(book / base))
+        # Tonight's patch is written first: the patch since the base and the pictures both read it.
+        _copy(con, batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed),
+              book / f"tonight-{stamp}.parquet", WORKING)
+        moved = con.read_parquet(str(book / f"tonight-{stamp}.parquet"))
+        earlier = con.read_parquet(str(book / patch)) if patch else None
+        patch = f"patch-{stamp}.parquet"
+        _copy(con, moved if earlier is None else batch.combine(earlier, moved), book / patch, KEPT)
+        since_base = con.read_parquet(str(book / patch))
+        pictures = batch.pictures(state, earlier, since_base, moved)
+        earlier_people = con.read_parquet(str(book / people)) if people else None
+        people = f"people-{stamp}.parquet"
+        _copy(con, batch.newest(earlier_people, pictures), book / people, KEPT)
         figures["state"] = "advanced"
-        sizes = [con.read_parquet(str(book / name)).count().execute() for name in (base, *moved)]
-        figures["rows_moved"] = sizes[-1]
-        if sum(sizes[1:]) > COMPACT_SHARE * sizes[0]:
-            # The newest of the moved rows patched into the base in place: still in person order, no sort.
-            latest = batch.apply(*[con.read_parquet(str(book / m)) for m in moved])
-            current = batch.patch(con.read_parquet(str(book / base)), latest)
-            base, moved = f"state-{stamp}.parquet", []
-            _copy(con, current, book / base, KEPT)
+        figures["debts_moved"] = moved.count().execute()
+        figures["debts_patched"] = since_base.count().execute()
+        if figures["debts_patched"] > COMPACT_SHARE * state.count().execute():
+            # The patch added into a new base: still in person order, no sort.
+            compacted = f"state-{stamp}.parquet"
+            _copy(con, _current(con, book, base, patch, people), book / compacted, KEPT)
+            base, patch, people = compacted, None, None
             figures["state"] = "advanced and compacted"
     figures["state_s"] = round(time.perf_counter() - started, 2)
 
@@ -143,8 +162,15 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     out = book / "results" / on.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     held, vulnerable, contacts = batch.empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
-    current = _current(con, book, base, moved)
-    decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent)
+    current = _current(con, book, base, patch, people)
+    # The services in the book from one column of the base and the patch's records (asked of the
+    # whole state, it would be worked out twice).
+    services = con.read_parquet(str(book / base)).select("account_type")
+    if patch:
+        services = services.union(con.read_parquet(str(book / patch)).select("account_type").filter(_.account_type.notnull()))
+    account_types = services.distinct().to_pyarrow().column(0).to_pylist()
+    decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent,
+                              account_types=account_types)
     _copy(con, decisions, out / "decisions.parquet", WORKING)
     written = con.read_parquet(str(out / "decisions.parquet"))
     _copy(con, batch.people(written, champion, challenger), out / "people.parquet", WORKING)
@@ -152,14 +178,14 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     figures["debts"] = written.count().execute()
 
     # The commit: one atomic rename. Then what it replaced is removed.
-    commit = {"on": on.isoformat(), "state": base, "moved": moved, "debts": new_debts,
+    commit = {"on": on.isoformat(), "state": base, "patch": patch, "people": people, "debts": new_debts,
               "ledger": [Path(f).name for f in [*held_files, *tonight_files]]}
     tmp = manifest.with_name("book.json.part")
     tmp.write_text(json.dumps(commit, indent=1))
     os.replace(tmp, manifest)
-    for old in [*book.glob("state-*.parquet"), *book.glob("moved-*.parquet")]:
-        if old.name not in (base, *moved):
-            old.unlink()  # replaced tonight (an old base, moved rows compacted into the new one)
+    for old in [*book.glob("state-*.parquet"), *book.glob("patch-*.parquet"), *book.glob("people-*.parquet"), *book.glob("tonight-*.parquet")]:
+        if old.name not in (base, patch, people):
+            old.unlink()  # replaced tonight (an old base, patches added into the new one, tonight's working file)
     if new_debts != debts_file.name:
         debts_file.unlink(missing_ok=True)
     for path in changed_files:

@@ -163,6 +163,11 @@ PERSON_COLUMNS = ("person_arrears", "services_owed", "priority_share")
 
 
 def _with_person(t: ir.Table) -> ir.Table:
+    return t.left_join(_person_picture(t), "person_id").drop("person_id_right")
+
+
+def _person_picture(t: ir.Table) -> ir.Table:
+    """person_id and PERSON_COLUMNS over the debts in `t` (each person's debts, all of them)."""
     # Services owed: one 0/1 maximum per account type, added up (COUNT DISTINCT per person costs
     # more than all the other features together at 45M debts; BIT_OR is not on every backend).
     owes = {f"_o{n}": ibis.cases(((t.account_type == a) & (t.balance > 0), 1), else_=0).max() for n, a in enumerate(ACCOUNT_TYPES)}
@@ -176,7 +181,7 @@ def _with_person(t: ir.Table) -> ir.Table:
         priority_share=ibis.cases((per_person.person_arrears > 0, (per_person._priority * 100 // per_person.person_arrears).cast("int64")),
                                   else_=ibis.literal(0, "int64")),
     ).drop("_priority", *owes)
-    return t.left_join(per_person, "person_id").drop("person_id_right")
+    return per_person
 
 
 _LAST3 = ("p1", "p2", "p3", "d1", "d2", "d3")  # the last three payments' amounts and dates (_last3)
@@ -184,100 +189,173 @@ SUMMARY_COLUMNS = ("balance", "overdue", "credits", "charge_date", "charge_amoun
                    "payments_90d", "payments_365d", "uc_first", *_LAST3)
 
 
+ATTRIBUTES = ("person_id", "account_type", "tenure", "recovery_stage", "stage_date")  # a debt record's columns besides debt_id
+_SUMMED = ("balance", "overdue", "credits", "payments_90d", "payments_365d")
+_TOP = 2**62  # above every payment's key (_pay_key)
+
+
 def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new_entries: ir.Table,
             changed: ir.Table | None = None) -> ir.Table:
-    """The whole state on `on`: `old` with the rows `moved` gives patched in place (a join keeps
-    the old rows' order, so the state stays in person order without sorting 45M rows); debts new
-    since are added at the end. Equal to `state` on `on` (a property test checks it)."""
-    return patch(old, moved(old, debts, entries, since, on, new_entries, changed))
+    """The whole state on `on` from `old` (the state on `since`): tonight's patch (`tonight`) and its
+    people's pictures (`pictures`) read over it (`current`). Equal to `state` on `on` (a property
+    test checks it)."""
+    patch = tonight(debts, entries, since, on, new_entries, changed)
+    return current(old, patch, pictures(old, None, patch, patch))
 
 
-def patch(base: ir.Table, rows: ir.Table) -> ir.Table:
-    """`base` with `rows` (whole rows, one per debt) in place of its rows of the same debts, in
-    base's order (a join keeps it, so a state in person order stays so without a sort); debts new
-    in `rows` at the end."""
-    new = rows.rename(**{f"_new_{c}": c for c in base.columns})
-    j = base.left_join(new, base.debt_id == new._new_debt_id)
-    hit = j._new_debt_id.notnull()
-    patched = j.select(**{c: ibis.cases((hit, j[f"_new_{c}"]), else_=j[c]) for c in base.columns})
-    return patched.union(rows.anti_join(base, "debt_id").select(*base.columns))
+def tonight(debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new_entries: ir.Table,
+            changed: ir.Table | None = None) -> ir.Table:
+    """What moved each debt's row between `since` and `on`, as a patch (PATCH columns, one row per
+    debt that moved): a summary of its own, not the debt's new row, so it is made without reading
+    the state at all. `combine` adds patches together and `current` adds them to a state; the
+    ledger summary is a sum, so folding a ledger in parts and adding the parts is folding it whole.
 
-
-def apply(base: ir.Table, *patches: ir.Table) -> ir.Table:
-    """A state kept as a base and the rows later nights moved (`moved`, oldest first): each debt's
-    newest row. What a national book reads, so a night writes only the rows that moved."""
-    for later in patches:
-        base = base.anti_join(later, "debt_id").union(later.select(*base.columns))
-    return base
-
-
-def moved(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new_entries: ir.Table,
-          changed: ir.Table | None = None) -> ir.Table:
-    """The rows of the state that differ on `on` from `old` (the state on `since`), whole: every debt
-    that moved, and every other debt of those debts' people (their picture moves with them).
-
-    `entries`: the ledger the old state was made from; `new_entries`: entries loaded since (any
-    effective date: backdated ones too); `changed` (debt_id): debts whose own record changed (a
-    new recovery stage, a new debt). Each debt's row moves by what arrived (tonight's entries, and
+    `entries`: the ledger the state on `since` holds; `new_entries`: entries loaded since (any
+    effective date: backdated ones too); `changed`: debts whose own record changed or is new
+    (debt_id, or whole debt records). Each debt moves by what arrived (tonight's entries, and
     earlier ones dated ahead into (since, on]) and by what time alone moves among the entries it
-    already counted (a debit falling due, a payment leaving the 90- or 365-day window): date-range
-    slices of the ledger, cheap where it is stored in date order. Their people's pictures are
-    worked out again over those people's rows only. `advance` patches these rows into the whole
-    state; `apply` reads a base state and the rows of later nights."""
+    already counted (a debit falling due, a payment leaving the 90- or 365-day window)."""
     s, o = ibis.literal(since), ibis.literal(on)
     arriving = new_entries.filter(new_entries.effective_date <= o).select(*ENTRY_COLUMNS).union(
         entries.filter((entries.effective_date > s) & (entries.effective_date <= o)).select(*ENTRY_COLUMNS))
-    delta = _fold(arriving, on)
-    moved = _time_moves(entries, s, o)
-    redo = delta.select("debt_id").union(moved.select("debt_id"))
+    folded = _as_patch(_fold(arriving, on))
+    moves = _time_moves(entries, s, o)
+    nulls = {c: ibis.null(folded[c].type()) for c in SUMMARY_COLUMNS if c not in _SUMMED}
+    by_time = _as_patch(moves.select("debt_id", balance=ibis.literal(0, "int64"), overdue=moves.fell_due, credits=ibis.literal(0, "int64"),
+                                     payments_90d=-moves.left_90, payments_365d=-moves.left_365, **nulls).select("debt_id", *SUMMARY_COLUMNS))
+    patch = combine(folded, by_time)
     if changed is not None:
-        redo = redo.union(changed.select("debt_id"))
-    redo = redo.distinct()
+        records = changed if set(ATTRIBUTES) <= set(changed.columns) else debts.semi_join(changed.select("debt_id"), "debt_id")
+        patch = combine(patch, _as_patch(records.select("debt_id", *ATTRIBUTES, **{c: ibis.null(folded[c].type()) for c in SUMMARY_COLUMNS}),
+                                         record=True))
+    return patch
 
-    # The old summaries of those debts (a debt with no entry counted yet has none: first_date is NULL).
-    was = old.semi_join(redo, "debt_id").filter(old.first_date.notnull()).select("debt_id", *SUMMARY_COLUMNS)
-    was = was.rename(**{f"o_{c}": c for c in SUMMARY_COLUMNS})
-    d = delta.rename(**{f"d_{c}": c for c in SUMMARY_COLUMNS}).rename(d_debt_id="debt_id")
-    m = was.outer_join(d, was.debt_id == d.d_debt_id)
-    m = m.mutate(debt_id=m.debt_id.fill_null(m.d_debt_id)).drop("d_debt_id")
-    m = m.left_join(moved, "debt_id").drop("debt_id_right")
 
-    def plus(c):
-        return m[f"o_{c}"].fill_null(0) + m[f"d_{c}"].fill_null(0)
+PATCH = ("debt_id", "record", *ATTRIBUTES, *SUMMARY_COLUMNS)  # record: 1 when the patch carries the debt's record
 
-    newer_charge = m.d_charge_date.notnull() & (m.o_charge_date.isnull() | (m.d_charge_date > m.o_charge_date) | (
-        (m.d_charge_date == m.o_charge_date) & (m.d_charge_amount > m.o_charge_amount)))
-    merged = m.select(
-        "debt_id",
-        balance=plus("balance"),
-        overdue=plus("overdue") + m.fell_due.fill_null(0),
-        credits=plus("credits"),
-        charge_date=ibis.cases((newer_charge, m.d_charge_date), else_=m.o_charge_date),
-        charge_amount=ibis.cases((newer_charge, m.d_charge_amount), else_=m.o_charge_amount),
-        first_date=ibis.least(m.o_first_date, m.d_first_date),
-        last_payment_date=ibis.greatest(m.o_last_payment_date, m.d_last_payment_date),
-        payments_90d=plus("payments_90d") - m.left_90.fill_null(0),
-        payments_365d=plus("payments_365d") - m.left_365.fill_null(0),
-        uc_first=ibis.least(m.o_uc_first, m.d_uc_first),
-        **{c: m[f"o_{c}"] for c in _LAST3},
-    )
-    # The last three payments: the old three and tonight's, newest first, for debts paid since.
-    paid_since = arriving.filter(arriving.kind == "payment").select("debt_id", "effective_date", amount=-arriving.amount)
-    old3 = was.semi_join(paid_since, "debt_id")
-    three = paid_since
-    for p, dd in (("p1", "d1"), ("p2", "d2"), ("p3", "d3")):
-        three = three.union(old3.filter(old3[f"o_{dd}"].notnull()).select("debt_id", effective_date=old3[f"o_{dd}"], amount=old3[f"o_{p}"]))
-    last3 = _last3(three).rename(**{f"n_{c}": c for c in _LAST3}).rename(n_debt_id="debt_id")
-    merged = merged.left_join(last3, merged.debt_id == last3.n_debt_id)
-    merged = merged.mutate(**{c: ibis.cases((merged.n_debt_id.notnull(), merged[f"n_{c}"]), else_=merged[c])
-                              for c in _LAST3}).select("debt_id", *SUMMARY_COLUMNS)
 
-    base = old.drop(*PERSON_COLUMNS)
-    fresh = _per_debt(debts.semi_join(redo, "debt_id"), _positions(merged)).select(*base.columns)
-    # Their people: now, and before (a debt may have moved to another person).
-    persons = fresh.select("person_id").union(old.semi_join(redo, "debt_id").select("person_id")).distinct()
-    theirs = base.semi_join(persons, "person_id").anti_join(fresh, "debt_id").union(fresh)
-    return _with_person(theirs).select(*old.columns)
+def _as_patch(t: ir.Table, record: bool = False) -> ir.Table:
+    """A summary (debt_id and SUMMARY_COLUMNS) or debt records with empty summaries, as PATCH rows."""
+    attributes = {} if record else {"person_id": ibis.null("int64"), "account_type": ibis.null("string"), "tenure": ibis.null("string"),
+                                    "recovery_stage": ibis.null("string"), "stage_date": ibis.null("date")}
+    return t.mutate(record=ibis.literal(1 if record else 0, "int8"), **attributes).select(*PATCH)
+
+
+def _pay_key(date, amount) -> ir.IntegerValue:
+    """A payment (date, amount) as one number in `_last3`'s order (newest, then largest); -1 for none."""
+    return ibis.cases((date.notnull(), _days(date, ibis.literal(_EPOCH)) * _CHARGE_KEY + amount + _CHARGE_KEY // 2), else_=-1)
+
+
+def _summed(j: ir.Table) -> tuple[ir.Table, dict]:
+    """The summary of a debt's entries in two parts, from each part's: `j` has the earlier part's
+    columns by name and the later's as _b_<name> (either may be all NULL: no entries). Returns `j`
+    with working columns added, and an expression per SUMMARY_COLUMNS over it.
+
+    The last three payments are the top three of both parts' three: the k-th largest of two lists
+    sorted largest first is the largest, over i + j = k, of min(a_i, b_j), with a_0 = b_0 above
+    everything. The payments' keys are worked out once, as columns (as expressions repeated in
+    every pick they cost seconds at a million debts)."""
+    j = j.mutate(**{f"_k{side}{i}": _pay_key(j[f"{pre}d{i}"], j[f"{pre}p{i}"]) for side, pre in (("a", ""), ("b", "_b_")) for i in (1, 2, 3)})
+    ka, kb = [j[f"_ka{i}"] for i in (1, 2, 3)], [j[f"_kb{i}"] for i in (1, 2, 3)]
+    j = j.mutate(_t1=ibis.greatest(ka[0], kb[0]), _t2=ibis.greatest(ibis.least(ka[0], kb[0]), ka[1], kb[1]),
+                 _t3=ibis.greatest(ka[2], kb[2], ibis.least(ka[0], kb[1]), ibis.least(ka[1], kb[0])))
+
+    def a(c):
+        return j[c]
+
+    def b(c):
+        return j[f"_b_{c}"]
+
+    newer_charge = b("charge_date").notnull() & (a("charge_date").isnull() | (b("charge_date") > a("charge_date")) | (
+        (b("charge_date") == a("charge_date")) & (b("charge_amount") > a("charge_amount"))))
+    out = {c: a(c).fill_null(0) + b(c).fill_null(0) for c in _SUMMED}
+    out.update(charge_date=ibis.cases((newer_charge, b("charge_date")), else_=a("charge_date")),
+               charge_amount=ibis.cases((newer_charge, b("charge_amount")), else_=a("charge_amount")),
+               first_date=ibis.least(a("first_date"), b("first_date")), last_payment_date=ibis.greatest(a("last_payment_date"), b("last_payment_date")),
+               uc_first=ibis.least(a("uc_first"), b("uc_first")))
+    for n in (1, 2, 3):
+        # Equal keys are equal payments, so whichever part holds it gives the same date and amount.
+        for x in ("d", "p"):
+            picks = [(j[f"_t{n}"] == j[f"_k{side}{i}"], j[f"{pre}{x}{i}"]) for side, pre in (("a", ""), ("b", "_b_")) for i in (1, 2, 3)]
+            out[f"{x}{n}"] = ibis.cases(*picks, else_=ibis.null(j[f"{x}1"].type()))
+    return j, out
+
+
+def _joined(a: ir.Table, b: ir.Table) -> ir.Table:
+    """a FULL JOIN b on debt_id: a's columns by name, b's as _b_<name>."""
+    a, other = a.view(), b.view().rename(**{f"_b_{c}": c for c in b.columns})
+    return a.outer_join(other, a.debt_id == other._b_debt_id)
+
+
+def combine(earlier: ir.Table, later: ir.Table) -> ir.Table:
+    """Two patches (PATCH) as one: what moved in both, the later record where it carries one."""
+    j, summary = _summed(_joined(earlier, later))
+    newer_record = j._b_record == 1
+    return j.select(debt_id=j.debt_id.fill_null(j._b_debt_id), record=ibis.greatest(j.record.fill_null(0), j._b_record.fill_null(0)).cast("int8"),
+                    **{c: ibis.cases((newer_record, j[f"_b_{c}"]), else_=j[c]) for c in ATTRIBUTES},
+                    **{c: summary[c].cast(earlier[c].type()) for c in SUMMARY_COLUMNS})
+
+
+def _debts_now(base: ir.Table, patch: ir.Table) -> ir.Table:
+    """The state's rows (base's columns) with the patch added: per-debt columns as now, the person's
+    picture as in base. A debt new in the patch has a row when the patch carries its record."""
+    j, summary = _summed(_joined(base, patch))
+    moved = j._b_debt_id.notnull()
+    newer_record = j._b_record == 1
+    t = j.select(debt_id=j.debt_id.fill_null(j._b_debt_id),
+                 **{c: ibis.cases((newer_record, j[f"_b_{c}"]), else_=j[c]) for c in ATTRIBUTES},
+                 **{c: ibis.cases((moved, summary[c].cast(base[c].type())), else_=j[c]) for c in SUMMARY_COLUMNS},
+                 _moved=moved, **{c: j[c] for c in ("arrears", "ongoing", *PERSON_COLUMNS)})
+    t = t.filter(t.person_id.notnull())
+    # Positions worked out again where the patch moved the row (the rest are base's own), as
+    # `_positions` and `_per_debt` do: a debt with no entry counted has 0 owed and no sums.
+    counted = t._moved & t.first_date.notnull()
+    empty = t._moved & t.first_date.isnull()
+    arrears = ibis.greatest(0, ibis.least(t.overdue - t.credits, t.balance))
+    t = t.mutate(arrears=ibis.cases((counted, arrears), (empty, 0), else_=t.arrears).cast(base.arrears.type()),
+                 ongoing=ibis.cases((counted, ibis.greatest(0, t.balance - arrears)), (empty, 0), else_=t.ongoing).cast(base.ongoing.type()),
+                 **{c: ibis.cases((empty, ibis.null(base[c].type())), else_=t[c]) for c in ("overdue", "credits", "payments_90d", "payments_365d")})
+    return t.select(*base.columns)
+
+
+def pictures(base: ir.Table, earlier: ir.Table | None, patch: ir.Table, tonight_patch: ir.Table) -> ir.Table:
+    """person_id and PERSON_COLUMNS of every person a debt in `tonight_patch` belongs to, or belonged
+    to before tonight (a debt may move to another person), worked out over their debts in `base`
+    with `patch` (every patch since base, tonight's included) added. `earlier`: the patch before
+    tonight's, when there is one. Only those people's debts are read beyond debt_id and person_id."""
+    ids = tonight_patch.select("debt_id")
+    persons = base.semi_join(ids, "debt_id").select("person_id")
+    for p in (earlier, patch):
+        if p is not None:
+            persons = persons.union(p.filter(p.record == 1).semi_join(ids, "debt_id").select("person_id"))
+    persons = persons.distinct()
+    theirs = _debts_now(base, patch).semi_join(persons, "person_id")
+    return _person_picture(theirs)
+
+
+def current(base: ir.Table, patch: ir.Table | None, people: ir.Table | None) -> ir.Table:
+    """The state as a book keeps it: a base state, the patch of every night since (`combine`), and
+    the pictures of the people those nights moved (newest per person).
+
+    The base's rows the patch does not touch are taken as they are (in base's order: person order),
+    and only the patched ones are worked out (`_debts_now`); at 45M debts a join that carried the
+    patch's columns past every row cost more than the rest of the night. Each row then takes its
+    person's new picture where there is one."""
+    if patch is None:
+        return base
+    t = base.anti_join(patch, "debt_id").union(_debts_now(base.semi_join(patch, "debt_id"), patch))
+    newer = people.rename(**{f"_p_{c}": c for c in people.columns})
+    j = t.left_join(newer, t.person_id == newer._p_person_id)
+    # A picture's columns are never NULL (sums and counts), so a missing one means no new picture.
+    return j.select(*[ibis.coalesce(j[f"_p_{c}"], j[c]).cast(base[c].type()).name(c) if c in PERSON_COLUMNS else j[c]
+                      for c in base.columns])
+
+
+def newest(earlier: ir.Table | None, later: ir.Table, key: str = "person_id") -> ir.Table:
+    """Rows of `later`, and those of `earlier` for keys `later` does not have."""
+    if earlier is None:
+        return later
+    return earlier.anti_join(later, key).union(later.select(**{c: later[c].cast(earlier[c].type()) for c in earlier.columns}))
 
 
 def _time_moves(entries: ir.Table, s, o) -> ir.Table:
@@ -289,7 +367,7 @@ def _time_moves(entries: ir.Table, s, o) -> ir.Table:
     row groups by their statistics: a ledger kept in date order is read only where the dates fall.
     (One filter with the due date's COALESCE and ORs read all 394M entries of the national book:
     8.5 s, against under 1 s.) An entry with no due date is due on its effective date, so it falls
-    due in (s, o] only when it is dated `s` itself."""
+    due in (s, o] only when it is dated `s` itself (and o is later)."""
     e = entries
     zero = ibis.literal(0, "int64")
     debit = _debit(e)
@@ -300,7 +378,7 @@ def _time_moves(entries: ir.Table, s, o) -> ir.Table:
         return e.filter((e.effective_date > s - edge) & (e.effective_date <= o - edge) & (e.effective_date <= s) & (e.kind == "payment"))
 
     falls_dated = e.filter(e.due_date.notnull() & (e.due_date >= s) & (e.due_date < o) & (e.effective_date <= s) & debit)
-    falls_undated = e.filter(e.due_date.isnull() & (e.effective_date == s) & debit)
+    falls_undated = e.filter(e.due_date.isnull() & (e.effective_date == s) & (e.effective_date < o) & debit)
     left90, left365 = leaving(90), leaving(365)
     rows = (falls_dated.union(falls_undated).select("debt_id", fell=_.amount, l90=zero, l365=zero)
             .union(left90.select("debt_id", fell=zero, l90=ibis.literal(1, "int64"), l365=zero))
