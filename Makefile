@@ -29,8 +29,8 @@ BENCH_DWP ?= var/bench/dwp
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/synth_dwp.py --out $(BENCH_DWP)
-	$(BIN)/python bench/prioritise.py --dwp $(BENCH_DWP) --debts 1000000 --postgres
-	$(BIN)/python bench/prioritise.py --dwp $(BENCH_DWP)
+	$(BIN)/python bench/prioritise.py --dwp $(BENCH_DWP) --debts 1000000 --advance 2 --postgres
+	$(BIN)/python bench/prioritise.py --dwp $(BENCH_DWP) --advance 2
 	$(BIN)/python bench/linkage.py
 	$(BIN)/python bench/single_view.py
 

@@ -12,9 +12,10 @@ Stages (each timed):
             and the rules that fired, each person's lead debt; results written as Parquet
 The issue's target (<= 20 s for 15M debtors / 45M debts on 2 cores; <= 2 s for 1M debts) is
 timed on the nightly stage over the per-debt state. The state is folded from every transaction
-here (summary); `--advance PERCENT` also times bringing it forward a night with batch.advance
-from tonight's entries and date-range slices of the ledger (kept in date order). Prints rows/s and peak RSS; appends
-to bench/results/.
+here (summary); `--advance PERCENT` also times the book's next night as `fairdebt book` runs it
+(fairdebt.batch.book.night: the state brought forward with tonight's entries and date-range slices
+of the ledger, kept in date order, then every debt and person decided). Prints rows/s and peak RSS;
+appends to bench/results/.
 """
 
 from __future__ import annotations
@@ -126,28 +127,39 @@ def postgres_write(con, work: Path, policy, on: dt.date, figures: dict) -> None:
           f"{figures['pg_changed_rows']:,} changed found in {figures['pg_changed_found_s']} s and written in {figures['pg_changed_write_s']} s", flush=True)
 
 
-def advance_night(con, work: Path, on: dt.date, percent: float, figures: dict) -> None:
-    """The next night's state from tonight's (batch.advance): PERCENT of debts get a payment dated
-    tomorrow (the night's extract); with the debts time alone moves (a debit falling due, a payment
-    leaving the 90- or 365-day window, found in date-range slices of the ledger, which is stored
-    in date order), their rows move; the rest keep theirs."""
-    state = con.read_parquet(f"{work}/state.parquet")
-    debts, entries = con.read_parquet(f"{work}/debts.parquet"), con.read_parquet(f"{work}/entries.parquet")
+def book_night(con, work: Path, on: dt.date, percent: float, policy, threads: int, memory: str, figures: dict) -> None:
+    """The national book's next night (fairdebt.batch.book.night), as `fairdebt book` runs it: a book
+    made from the work directory (hard links: the ledger, the debts, the state as the base), with
+    PERCENT of debts paying tomorrow (tonight's extract). The night advances the state with
+    tonight's entries and the debts time alone moves (a debit falling due, a payment leaving the
+    90- or 365-day window, found in date-range slices of the ledger, which is stored in date
+    order), then decides every debt and person and writes the results."""
+    from fairdebt.batch import book
+
     every = max(1, round(100 / percent)) if percent > 0 else 0
     tomorrow = on + dt.timedelta(days=1)
+    shelf = work / "book"
+    shutil.rmtree(shelf, ignore_errors=True)
+    (shelf / "ledger").mkdir(parents=True)
+    (shelf / "incoming").mkdir()
+    for source, target in (("debts.parquet", "debts.parquet"), ("entries.parquet", "ledger/entries.parquet"), ("state.parquet", "state-0.parquet")):
+        try:
+            os.link(work / source, shelf / target)
+        except OSError:
+            shutil.copy(work / source, shelf / target)
+    (shelf / "book.json").write_text(json.dumps({"on": on.isoformat(), "state": "state-0.parquet", "patch": None, "people": None,
+                                                  "debts": "debts.parquet", "ledger": ["entries.parquet"]}))
     con.raw_sql(f"""COPY (SELECT debt_id, 'payment' AS kind, CAST(-1000 - debt_id % 5000 AS BIGINT) AS amount,
                                  DATE '{tomorrow}' AS effective_date, CAST(NULL AS DATE) AS due_date, 'universal_credit' AS method
                           FROM read_parquet('{work}/debts.parquet') WHERE {f'debt_id % {every} = 0' if every else 'FALSE'})
-                    TO '{work}/tonight.parquet' (FORMAT parquet)""")
-    tonight = con.read_parquet(f"{work}/tonight.parquet")
-    figures["advance_tonight_entries"] = tonight.count().execute()
-    started = time.perf_counter()
-    nxt = batch.advance(state, debts, entries, on, tomorrow, tonight)  # stays in person order
-    con.raw_sql(f"COPY ({con.compile(nxt)}) TO '{work}/state_next.parquet' (FORMAT parquet)")
-    figures["advance_s"] = round(time.perf_counter() - started, 2)
+                    TO '{shelf}/incoming/entries-tonight.parquet' (FORMAT parquet)""")
+    night = book.night(shelf, tomorrow, policy, threads=threads, memory=memory)
+    figures["book_night"] = {k: night[k] for k in ("entries_tonight", "debts_moved", "tonight_s", "pictures_s", "state_s", "nightly_s", "total_s")}
     figures["advance_changed_percent"] = percent
-    print(f"advance: next night's state ({figures['advance_tonight_entries']:,} entries tonight, {percent}% of debts) "
-          f"in {figures['advance_s']} s", flush=True)
+    print(f"book night: {night['entries_tonight']:,} entries tonight ({percent}% of debts), {night['debts_moved']:,} debts moved; "
+          f"state brought forward in {night['state_s']} s, every debt and person decided in {night['nightly_s']} s: "
+          f"{night['total_s']} s in all", flush=True)
+    shutil.rmtree(shelf, ignore_errors=True)
 
 
 def main() -> None:
@@ -160,7 +172,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="also time writing results to a throwaway PostgreSQL")
     parser.add_argument("--memory", default="16GB", help="DuckDB's memory limit (it spills to --work beyond it; the first fold of 45M debts sorts the state in person order and needs about 16 GB)")
     parser.add_argument("--advance", type=float, default=None, metavar="PERCENT",
-                        help="also time bringing the state forward a night, PERCENT of debts having new entries")
+                        help="also time the book's next night (fairdebt book), PERCENT of debts having new entries")
     parser.add_argument("--reuse", action="store_true", help="reuse --work's prepared ledger and state (time the nightly stage again)")
     args = parser.parse_args()
     on = args.on or dt.date.fromisoformat(json.loads((args.dwp / "manifest.json").read_text()).get("as_of", dt.date.today().isoformat()))
@@ -182,7 +194,7 @@ def main() -> None:
         figures.update(prepare(con, args.dwp, work, args.debts))
         figures["prepare_s"] = round(time.perf_counter() - started, 2)
         print(f"prepare: {figures['debts']:,} debts, {figures['entries']:,} ledger entries in {figures['prepare_s']} s", flush=True)
-        # The ledger folded into the per-debt state (from scratch; batch.advance brings it forward a night).
+        # The ledger folded into the per-debt state (from scratch; a book night brings it forward: --advance).
         started = time.perf_counter()
         debts, entries = con.read_parquet(f"{work}/debts.parquet"), con.read_parquet(f"{work}/entries.parquet")
         con.raw_sql(f"COPY ({con.compile(batch.ledger_summary(entries, on))}) TO '{work}/summary.parquet' (FORMAT parquet)")
@@ -211,7 +223,7 @@ def main() -> None:
     named = batch.labelled(written, policy)
     figures["segments"] = {r["segment"]: r["n"] for r in named.group_by("segment").aggregate(n=named.count()).to_pyarrow().to_pylist()}
     if args.advance is not None:
-        advance_night(con, work, on, args.advance, figures)
+        book_night(con, work, on, args.advance, policy, args.threads, args.memory, figures)
     if args.postgres:
         postgres_write(con, work, policy, on, figures)
     figures["peak_rss_bytes"] = peak_rss()

@@ -138,6 +138,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         # Tonight's patch is written first: the patch since the base and the pictures both read it.
         _copy(con, batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed),
               book / f"tonight-{stamp}.parquet", WORKING)
+        figures["tonight_s"] = round(time.perf_counter() - started, 2)
         moved = con.read_parquet(str(book / f"tonight-{stamp}.parquet"))
         earlier = con.read_parquet(str(book / patch)) if patch else None
         patch = f"patch-{stamp}.parquet"
@@ -146,7 +147,9 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         pictures = batch.pictures(state, earlier, since_base, moved)
         earlier_people = con.read_parquet(str(book / people)) if people else None
         people = f"people-{stamp}.parquet"
+        step = time.perf_counter()
         _copy(con, batch.newest(earlier_people, pictures), book / people, KEPT)
+        figures["pictures_s"] = round(time.perf_counter() - step, 2)
         figures["state"] = "advanced"
         figures["debts_moved"] = moved.count().execute()
         figures["debts_patched"] = since_base.count().execute()
