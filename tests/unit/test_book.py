@@ -75,7 +75,7 @@ def _state_rows(directory):
 
 
 def _kept_files(directory):
-    return {p.name for pattern in ("state-*", "patch-*", "people-*", "tonight-*") for p in directory.glob(pattern)}
+    return {p.name for pattern in book.NIGHT_FILES for p in directory.glob(pattern)}
 
 
 @pytest.mark.parametrize("compact_at", [book.COMPACT_SHARE, float("inf")])  # as shipped, and never compacting: one patch of every night

@@ -42,6 +42,7 @@ from fairdebt.domain import prioritisation as rules
 WORKING = "FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1"
 KEPT = "FORMAT parquet, COMPRESSION zstd"
 COMPACT_SHARE = 0.25  # a new base when the patch comes to a quarter of it
+NIGHT_FILES = ("state-*.parquet", "patch-*.parquet", "people-*.parquet", "tonight-*.parquet")  # what a night writes beside the ledger
 
 
 class BookError(Exception):
@@ -89,8 +90,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     if kept.get("moved"):
         raise BookError(f"{book} was kept by an earlier fairdebt (moved rows, not a patch): fold it again from its ledger "
                         "(move book.json and the state files aside and run the night)")
-    for orphan in [*book.glob("state-*.parquet"), *book.glob("patch-*.parquet"), *book.glob("people-*.parquet"),
-                   *book.glob("tonight-*.parquet"), *book.glob("debts-*.parquet"), *book.glob("*.part")]:
+    for orphan in [p for pattern in (*NIGHT_FILES, "debts-*.parquet", "*.part") for p in book.glob(pattern)]:
         if orphan.name not in (kept.get("state"), kept.get("debts"), kept.get("patch"), kept.get("people")):
             orphan.unlink()  # written by a night that stopped before its commit
     con = batch.connect("duckdb", threads=threads)
@@ -186,7 +186,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     tmp = manifest.with_name("book.json.part")
     tmp.write_text(json.dumps(commit, indent=1))
     os.replace(tmp, manifest)
-    for old in [*book.glob("state-*.parquet"), *book.glob("patch-*.parquet"), *book.glob("people-*.parquet"), *book.glob("tonight-*.parquet")]:
+    for old in [p for pattern in NIGHT_FILES for p in book.glob(pattern)]:
         if old.name not in (base, patch, people):
             old.unlink()  # replaced tonight (an old base, patches added into the new one, tonight's working file)
     if new_debts != debts_file.name:

@@ -289,10 +289,14 @@ def _joined(a: ir.Table, b: ir.Table) -> ir.Table:
 def combine(earlier: ir.Table, later: ir.Table) -> ir.Table:
     """Two patches (PATCH) as one: what moved in both, the later record where it carries one."""
     j, summary = _summed(_joined(earlier, later))
-    newer_record = j._b_record == 1
-    return j.select(debt_id=j.debt_id.fill_null(j._b_debt_id), record=ibis.greatest(j.record.fill_null(0), j._b_record.fill_null(0)).cast("int8"),
-                    **{c: ibis.cases((newer_record, j[f"_b_{c}"]), else_=j[c]) for c in ATTRIBUTES},
-                    **{c: summary[c].cast(earlier[c].type()) for c in SUMMARY_COLUMNS})
+    return j.select(**_record(j), record=ibis.greatest(j.record.fill_null(0), j._b_record.fill_null(0)).cast("int8"),
+                    **{c: summary[c].cast(earlier[c].type()) for c in SUMMARY_COLUMNS}).select(*PATCH)
+
+
+def _record(j: ir.Table) -> dict:
+    """debt_id and ATTRIBUTES of a joined pair (`_joined`): the later record where it carries one."""
+    newer = j._b_record == 1
+    return {"debt_id": j.debt_id.fill_null(j._b_debt_id), **{c: ibis.cases((newer, j[f"_b_{c}"]), else_=j[c]) for c in ATTRIBUTES}}
 
 
 def _debts_now(base: ir.Table, patch: ir.Table) -> ir.Table:
@@ -300,9 +304,7 @@ def _debts_now(base: ir.Table, patch: ir.Table) -> ir.Table:
     picture as in base. A debt new in the patch has a row when the patch carries its record."""
     j, summary = _summed(_joined(base, patch))
     moved = j._b_debt_id.notnull()
-    newer_record = j._b_record == 1
-    t = j.select(debt_id=j.debt_id.fill_null(j._b_debt_id),
-                 **{c: ibis.cases((newer_record, j[f"_b_{c}"]), else_=j[c]) for c in ATTRIBUTES},
+    t = j.select(**_record(j),
                  **{c: ibis.cases((moved, summary[c].cast(base[c].type())), else_=j[c]) for c in SUMMARY_COLUMNS},
                  _moved=moved, **{c: j[c] for c in ("arrears", "ongoing", *PERSON_COLUMNS)})
     t = t.filter(t.person_id.notnull())
