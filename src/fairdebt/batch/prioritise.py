@@ -81,6 +81,38 @@ def _debit(e: ir.Table) -> ir.BooleanValue:
     return e.kind.isin(_DEBIT) | ((e.kind == "adjustment") & (e.amount > 0)) | ((e.kind == "reversal") & (e.amount < 0))
 
 
+def _argmax(arg: ir.Column, key: ir.Column, where=None) -> ir.Value:
+    """`arg` of the row with the largest `key` (ignoring rows whose key is NULL). Ibis 12 writes
+    argmax on DuckDB as FIRST(arg ORDER BY key DESC), a sort per group; DuckDB's own arg_max is
+    the same without the sort (each person's lead debt among 45M: 10.6 s against 9.2 s)."""
+    if arg.get_backend().name == "duckdb":
+        return _duckdb_arg_max(arg, key, where=where)
+    return arg.argmax(key, where=where)
+
+
+@ibis.udf.agg.builtin(name="arg_max")
+def _duckdb_arg_max(arg, key) -> ibis.dtype("int64"):
+    """DuckDB's arg_max (only through `_argmax`)."""
+
+
+def _among(column: ir.IntegerValue, values) -> ir.BooleanValue:
+    """`column` is one of the whole numbers `values`, as ranges (a run of numbers is one range).
+    DuckDB runs an IN list of several constants as a join: 2 s of CPU a night at 45M debts."""
+    runs: list[list[int]] = []
+    for v in sorted(set(values)):
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    if not runs:
+        return ibis.literal(False)
+    out = None
+    for low, high in runs:
+        one = column == low if low == high else (column >= low) & (column <= high)
+        out = one if out is None else out | one
+    return out
+
+
 def _int64(total) -> ir.IntegerValue:
     """A sum (of pence, or a count) as int64. DuckDB sums BIGINT into HUGEINT, which Parquet stores
     as DOUBLE (money is never a float), and Ibis drops a cast to the type it already believes the
@@ -113,7 +145,7 @@ def _fold(e: ir.Table, on: dt.date) -> ir.Table:
         overdue=_int64(e.amount.sum(where=debit & (due < day))),
         credits=_int64(-e.amount.sum(where=~debit)),
         charge_date=e.effective_date.max(where=charge),
-        charge_amount=e.amount.argmax(_days(e.effective_date, ibis.literal(_EPOCH)) * _CHARGE_KEY + e.amount, where=charge),
+        charge_amount=_argmax(e.amount, _days(e.effective_date, ibis.literal(_EPOCH)) * _CHARGE_KEY + e.amount, where=charge),
         first_date=e.effective_date.min(),
         last_payment_date=e.effective_date.max(where=paid),
         payments_90d=_int64(paid.sum(where=e.effective_date > day - ibis.interval(days=90))),
@@ -528,7 +560,7 @@ def decide(f: ir.Table, policy: rules.Policy, arm: int = 0, account_types=None) 
     t = t.mutate(segment_no=first(policy.segments), rag_no=first(policy.rags), action_no=first(policy.actions, flagged=True),
                  _matched=matched)
     # The rule that fired is not an overlap of itself when it is one of the specific rules.
-    fired_specific = ibis.cases((t.action_no.isin(list(specific)), 1), else_=0) if specific else ibis.literal(0)
+    fired_specific = ibis.cases((_among(t.action_no, specific), 1), else_=0) if specific else ibis.literal(0)
     t = t.mutate(overlaps=(t._matched - fired_specific).cast("int16"), arm=ibis.literal(arm, "int8"))
     return t.drop("_matched", *[f"_a{i}" for i in specific])
 
@@ -564,7 +596,7 @@ def busy(t: ir.Table, champion: rules.Policy, challenger: rules.Policy | None = 
     for policy, in_arm in _arms(t, champion, challenger):
         working = [i for i, r in enumerate(policy.segments) if r.outcome != "none"]
         if working:
-            hits.append(in_arm(t.segment_no.isin(working)))
+            hits.append(in_arm(_among(t.segment_no, working)))
     if not hits:
         return ibis.literal(False)
     out = hits[0]
@@ -631,7 +663,7 @@ def people(decisions: ir.Table, champion: rules.Policy, challenger: rules.Policy
     key = working * 1e15 + (d.score + 1e6) * 1e6 + ibis.least(d.arrears, 99_999_900).cast("float64") / 100
     d = d.mutate(_key=key)
     return d.group_by("person_id").aggregate(
-        lead_debt_id=d.debt_id.argmax(d._key), debts=d.count(), person_arrears=_int64(d.arrears.sum()), total_score=d.score.sum(),
+        lead_debt_id=_argmax(d.debt_id, d._key), debts=d.count(), person_arrears=_int64(d.arrears.sum()), total_score=d.score.sum(),
     )
 
 
