@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from fairdebt.batch import book  # noqa: E402
 from fairdebt.batch import prioritise as batch  # noqa: E402
 from fairdebt.domain import prioritisation as rules  # noqa: E402
 
@@ -134,8 +135,6 @@ def book_night(con, work: Path, on: dt.date, percent: float, policy, threads: in
     tonight's entries and the debts time alone moves (a debit falling due, a payment leaving the
     90- or 365-day window, found in date-range slices of the ledger, which is stored in date
     order), then decides every debt and person and writes the results."""
-    from fairdebt.batch import book
-
     every = max(1, round(100 / percent)) if percent > 0 else 0
     tomorrow = on + dt.timedelta(days=1)
     shelf = work / "book"
@@ -147,14 +146,15 @@ def book_night(con, work: Path, on: dt.date, percent: float, policy, threads: in
             os.link(work / source, shelf / target)
         except OSError:
             shutil.copy(work / source, shelf / target)
-    (shelf / "book.json").write_text(json.dumps({"on": on.isoformat(), "state": "state-0.parquet", "patch": None, "people": None,
+    (shelf / "book.json").write_text(json.dumps({"on": on.isoformat(), "state": "state-0.parquet", "patch": None, "people": None, "now": None,
                                                   "debts": "debts.parquet", "ledger": ["entries.parquet"]}))
     con.raw_sql(f"""COPY (SELECT debt_id, 'payment' AS kind, CAST(-1000 - debt_id % 5000 AS BIGINT) AS amount,
                                  DATE '{tomorrow}' AS effective_date, CAST(NULL AS DATE) AS due_date, 'universal_credit' AS method
                           FROM read_parquet('{work}/debts.parquet') WHERE {f'debt_id % {every} = 0' if every else 'FALSE'})
                     TO '{shelf}/incoming/entries-tonight.parquet' (FORMAT parquet)""")
     night = book.night(shelf, tomorrow, policy, threads=threads, memory=memory)
-    figures["book_night"] = {k: night[k] for k in ("entries_tonight", "debts_moved", "tonight_s", "pictures_s", "state_s", "nightly_s", "total_s")}
+    figures["book_night"] = {k: night[k] for k in ("entries_tonight", "debts_moved", "tonight_s", "pictures_s", "now_s", "state_s", "nightly_s",
+                                                   "total_s")}
     figures["advance_changed_percent"] = percent
     print(f"book night: {night['entries_tonight']:,} entries tonight ({percent}% of debts), {night['debts_moved']:,} debts moved; "
           f"state brought forward in {night['state_s']} s, every debt and person decided in {night['nightly_s']} s: "
@@ -202,7 +202,7 @@ def main() -> None:
         # Kept in person order: tonight's decisions then come out in person order,
         # and each person's lead debt is found with every one of their debts side by side.
         state = batch.state(debts, summary).order_by("person_id", "debt_id")
-        con.raw_sql(f"COPY ({con.compile(state)}) TO '{work}/state.parquet' (FORMAT parquet)")
+        con.raw_sql(f"COPY ({con.compile(state)}) TO '{work}/state.parquet' ({book.STATE})")  # as a book keeps its state
         figures["summary_s"] = round(time.perf_counter() - started, 2)
         print(f"summary: {figures['entries'] / figures['summary_s']:,.0f} entries/s ({figures['summary_s']} s)", flush=True)
         (work / "prepared.json").write_text(json.dumps({k: figures[k] for k in ("debts", "entries", "prepare_s", "summary_s")}))

@@ -67,10 +67,10 @@ def _folded(records, entries, on):
 
 
 def _state_rows(directory):
-    """The state as the book keeps it: the base, with the patch and the people's pictures since."""
+    """The state as the book keeps it: the base, with the patched rows and the people's pictures since."""
     kept = json.loads((directory / "book.json").read_text())
     con = batch.connect("duckdb")
-    current = book._current(con, directory, kept["state"], kept["patch"], kept["people"])
+    current = book._current(con, directory, kept["state"], kept["patch"], kept["people"], kept["now"])
     return sorted(current.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
 
 
@@ -108,9 +108,9 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, m
         assert not list((tmp_path / "incoming").iterdir())  # tonight's files went into the ledger and the debts
     kept = json.loads((tmp_path / "book.json").read_text())
     assert sorted(p.name for p in (tmp_path / "ledger").iterdir()) == sorted(kept["ledger"])
-    assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"]} - {None}  # the old states and patches are gone
+    assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"], kept["now"]} - {None}  # the old states and patches are gone
     assert ("advanced and compacted" in states) == (compact_at != float("inf"))
-    assert (kept["patch"] is None) == (states[-1] == "advanced and compacted")
+    assert (kept["patch"] is None) == (kept["now"] is None) == (states[-1] == "advanced and compacted")
     assert {r["debt_id"] for r in pq.read_table(tmp_path / kept["debts"]).to_pylist()} >= {999}
 
 
@@ -138,7 +138,7 @@ def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
     assert _state_rows(tmp_path) == state
     assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
     kept = json.loads((tmp_path / "book.json").read_text())
-    assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"]} - {None}
+    assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"], kept["now"]} - {None}
 
 
 def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):
