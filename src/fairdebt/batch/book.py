@@ -17,12 +17,12 @@ is kept here, and each night only what arrived and what time moves is worked (ba
 
 `night` brings the state to the day (folding the whole ledger only when there is no state yet),
 takes tonight's files into the ledger and the debts, and decides every debt and person. A night
-reads tonight's entries and date-range slices of the ledger, never the base state's every column:
-what moved each debt is a summary of its own (a patch, added to the patch of the nights before),
-and only the pictures of the people it moved are worked out again, from a few columns of their
-debts. The rows of the patched debts are written as they are now (batch.patched), and the nightly
-decisions read the base with those rows and the pictures in place (batch.current). When the patch comes to a quarter of the base, the night writes a new base
-instead (compaction).
+reads tonight's entries and date-range slices of the ledger: what moved each debt is a summary of
+its own (a patch, added to the patch of the nights before), and only the pictures of the people it
+moved are worked out again, from a few columns of their debts. The rows of the patched debts are
+then written as they are now (batch.patched: every column of those rows only), and the nightly
+decisions read the base with those rows and the pictures in place (batch.current). When the patch
+comes to a quarter of the base, the night writes a new base instead (compaction).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ KEPT = "FORMAT parquet, COMPRESSION zstd"  # the ledger and the debt records: ke
 # decisions about 8% faster) for 40% more disk (2.1 GB against 1.5 GB at 45M debts).
 STATE = "FORMAT parquet, COMPRESSION lz4_raw"
 COMPACT_SHARE = 0.25  # a new base when the patch comes to a quarter of it
-NIGHT_FILES = ("state-*.parquet", "patch-*.parquet", "people-*.parquet", "now-*.parquet", "tonight-*.parquet")  # what a night writes beside the ledger
+# What a night writes beside the ledger.
+NIGHT_FILES = ("state-*.parquet", "patch-*.parquet", "people-*.parquet", "now-*.parquet", "tonight-*.parquet")
 
 
 class BookError(Exception):
