@@ -128,10 +128,11 @@ def postgres_write(con, work: Path, policy, on: dt.date, figures: dict) -> None:
           f"{figures['pg_changed_rows']:,} changed found in {figures['pg_changed_found_s']} s and written in {figures['pg_changed_write_s']} s", flush=True)
 
 
-def book_night(con, work: Path, on: dt.date, percent: float, policy, threads: int, memory: str, figures: dict) -> None:
+def book_night(con, work: Path, on: dt.date, percent: float, records: float, policy, threads: int, memory: str, figures: dict) -> None:
     """The national book's next night (fairdebt.batch.book.night), as `fairdebt book` runs it: a book
     made from the work directory (hard links: the ledger, the debts, the state as the base), with
-    PERCENT of debts paying tomorrow (tonight's extract). The night advances the state with
+    PERCENT of debts paying tomorrow and RECORDS percent with a changed record (a recovery stage
+    moved) in tonight's extract. The night advances the state with
     tonight's entries and the debts time alone moves (a debit falling due, a payment leaving the
     90- or 365-day window, found in date-range slices of the ledger, which is stored in date
     order), then decides every debt and person and writes the results."""
@@ -152,11 +153,18 @@ def book_night(con, work: Path, on: dt.date, percent: float, policy, threads: in
                                  DATE '{tomorrow}' AS effective_date, CAST(NULL AS DATE) AS due_date, 'universal_credit' AS method
                           FROM read_parquet('{work}/debts.parquet') WHERE {f'debt_id % {every} = 0' if every else 'FALSE'})
                     TO '{shelf}/incoming/entries-tonight.parquet' (FORMAT parquet)""")
+    if records > 0:
+        con.raw_sql(f"""COPY (SELECT debt_id, person_id, account_type, tenure, 'deduction_from_benefit' AS recovery_stage,
+                                     DATE '{tomorrow}' AS stage_date
+                              FROM read_parquet('{work}/debts.parquet') WHERE debt_id % {max(1, round(100 / records))} = 1)
+                        TO '{shelf}/incoming/debts-tonight.parquet' (FORMAT parquet)""")
     night = book.night(shelf, tomorrow, policy, threads=threads, memory=memory)
     figures["book_night"] = {k: night[k] for k in ("entries_tonight", "debts_moved", "tonight_s", "pictures_s", "now_s", "state_s", "nightly_s",
                                                    "total_s")}
     figures["advance_changed_percent"] = percent
-    print(f"book night: {night['entries_tonight']:,} entries tonight ({percent}% of debts), {night['debts_moved']:,} debts moved; "
+    figures["advance_records_percent"] = records
+    print(f"book night: {night['entries_tonight']:,} entries tonight ({percent}% of debts), {records}% of debts with a changed record, "
+          f"{night['debts_moved']:,} debts moved; "
           f"state brought forward in {night['state_s']} s, every debt and person decided in {night['nightly_s']} s: "
           f"{night['total_s']} s in all", flush=True)
     shutil.rmtree(shelf, ignore_errors=True)
@@ -173,6 +181,8 @@ def main() -> None:
     parser.add_argument("--memory", default="16GB", help="DuckDB's memory limit (it spills to --work beyond it; the first fold of 45M debts sorts the state in person order and needs about 16 GB)")
     parser.add_argument("--advance", type=float, default=None, metavar="PERCENT",
                         help="also time the book's next night (fairdebt book), PERCENT of debts having new entries")
+    parser.add_argument("--records", type=float, default=0.1, metavar="PERCENT",
+                        help="with --advance: PERCENT of debts have a changed record tonight (a recovery stage moved)")
     parser.add_argument("--reuse", action="store_true", help="reuse --work's prepared ledger and state (time the nightly stage again)")
     args = parser.parse_args()
     on = args.on or dt.date.fromisoformat(json.loads((args.dwp / "manifest.json").read_text()).get("as_of", dt.date.today().isoformat()))
@@ -223,7 +233,7 @@ def main() -> None:
     named = batch.labelled(written, policy)
     figures["segments"] = {r["segment"]: r["n"] for r in named.group_by("segment").aggregate(n=named.count()).to_pyarrow().to_pylist()}
     if args.advance is not None:
-        book_night(con, work, on, args.advance, policy, args.threads, args.memory, figures)
+        book_night(con, work, on, args.advance, args.records, policy, args.threads, args.memory, figures)
     if args.postgres:
         postgres_write(con, work, policy, on, figures)
     figures["peak_rss_bytes"] = peak_rss()

@@ -111,7 +111,11 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, m
     assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"], kept["now"]} - {None}  # the old states and patches are gone
     assert ("advanced and compacted" in states) == (compact_at != float("inf"))
     assert (kept["patch"] is None) == (kept["now"] is None) == (states[-1] == "advanced and compacted")
-    assert {r["debt_id"] for r in pq.read_table(tmp_path / kept["debts"]).to_pylist()} >= {999}
+    held = sorted(book.debt_records(batch.connect("duckdb"), tmp_path).to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
+    assert held == sorted(records, key=lambda r: r["debt_id"])  # the changed record and the new debt among them
+    # Tonight's records are kept beside the debts file, which is rewritten only with a new base.
+    assert (kept["debts"] == "debts.parquet") == (compact_at == float("inf")) == bool(kept["debt_changes"])
+    assert sorted(p.name for p in (tmp_path / book.CHANGES).iterdir()) == kept["debt_changes"]
 
 
 def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
@@ -123,6 +127,8 @@ def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
     on = START + dt.timedelta(days=1)
     tonight = later[0] or [dict(debt_id=1, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
     _write(tmp_path / "incoming" / "entries-1.parquet", tonight, ENTRIES)
+    records = [dict(records[0], recovery_stage="summons", stage_date=on), *records[1:]]
+    _write(tmp_path / "incoming" / "debts-1.parquet", records[:1], DEBTS)
 
     def stop(*args, **kwargs):
         raise RuntimeError("the machine went away")
@@ -139,6 +145,11 @@ def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
     assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
     kept = json.loads((tmp_path / "book.json").read_text())
     assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"], kept["now"]} - {None}
+    # Tonight's record taken once: kept beside the debts file, or folded into a new one with a new base.
+    assert len(kept["debt_changes"]) == (0 if kept["patch"] is None else 1)
+    assert sorted(p.name for p in (tmp_path / book.CHANGES).iterdir()) == kept["debt_changes"]
+    held = book.debt_records(batch.connect("duckdb"), tmp_path).to_pyarrow().to_pylist()
+    assert sorted(held, key=lambda r: r["debt_id"]) == sorted(records, key=lambda r: r["debt_id"])
 
 
 def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):

@@ -5,6 +5,8 @@ database, in seconds (worklists.services.prioritise); a book of 45M debts and 39
 is kept here, and each night only what arrived and what time moves is worked (batch.advance).
 
     BOOK/debts.parquet            debt_id, person_id, account_type, tenure, recovery_stage, stage_date
+    BOOK/debt-changes/*.parquet   the changed and new debt records of each night since debts.parquet
+                                  was written, in the order they came (the newest record of a debt counts)
     BOOK/ledger/*.parquet         the ledger: one file per night's load, each in date order
     BOOK/incoming/entries*.parquet  tonight's ledger entries (any effective date), not yet in the ledger
     BOOK/incoming/debts*.parquet    tonight's new and changed debt records (optional)
@@ -45,6 +47,7 @@ KEPT = "FORMAT parquet, COMPRESSION zstd"  # the ledger and the debt records: ke
 # The state's files are read whole every night: LZ4 decodes faster than zstd (the national book's
 # decisions about 8% faster) for 40% more disk (2.1 GB against 1.5 GB at 45M debts).
 STATE = "FORMAT parquet, COMPRESSION lz4_raw"
+CHANGES = "debt-changes"
 COMPACT_SHARE = 0.25  # a new base when the patch comes to a quarter of it
 # What a night writes beside the ledger.
 NIGHT_FILES = ("state-*.parquet", "patch-*.parquet", "people-*.parquet", "now-*.parquet", "tonight-*.parquet")
@@ -90,6 +93,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     if since is not None and on < since:
         raise BookError(f"the state is for {since}, after {on}: a night runs forward only (give --on {since} or later)")
     debts_file = book / kept.get("debts", "debts.parquet")
+    held_changes = [str(book / CHANGES / name) for name in kept.get("debt_changes", [])]
     if not debts_file.exists():
         raise BookError(f"{book} has no debts.parquet: put the book's debt records there (see fairdebt.batch.book)")
     if kept.get("moved"):
@@ -111,20 +115,19 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     for path in _files(book / "incoming", "entries*.parquet"):
         os.replace(path, book / "ledger" / f"{on.isoformat()}-{stamp}-{Path(path).name}")
     tonight_files = [f for f in _files(book / "ledger", "*.parquet") if f not in set(held_files)]
-    changed_files = _files(book / "incoming", "debts*.parquet")
+    # Tonight's debt records, the same way: kept beside the debts file, which is not rewritten
+    # (45M records: 4.6 s a night) until the state is compacted.
+    (book / CHANGES).mkdir(exist_ok=True)
+    for path in _files(book / "incoming", "debts*.parquet"):
+        os.replace(path, book / CHANGES / f"{on.isoformat()}-{stamp}-{Path(path).name}")
+    changed_files = [f for f in _files(book / CHANGES, "*.parquet") if f not in set(held_changes)]
     figures["entries_tonight"] = _read(con, tonight_files).count().execute() if tonight_files else 0
     started = time.perf_counter()
 
     # Tonight's debt records replace the ones they change.
-    debts = con.read_parquet(str(debts_file))
-    changed = None
-    new_debts = f"debts-{stamp}.parquet"
-    if changed_files:
-        changed = _read(con, changed_files).select(*debts.columns)
-        _copy(con, debts.anti_join(changed, "debt_id").union(changed), book / new_debts, KEPT)
-        debts = con.read_parquet(str(book / new_debts))
-    else:
-        new_debts = debts_file.name
+    changed = _records(con, None, changed_files)
+    debts = _records(con, con.read_parquet(str(debts_file)), [*held_changes, *changed_files])
+    new_debts, debt_changes = debts_file.name, [Path(f).name for f in [*held_changes, *changed_files]]
     tonight = _read(con, tonight_files).select(*batch.ENTRY_COLUMNS) if tonight_files else None
 
     base, patch, people, now = kept.get("state"), kept.get("patch"), kept.get("people"), None
@@ -136,6 +139,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         base, patch, people = f"state-{stamp}.parquet", None, None
         _copy(con, state, book / base, STATE)
         figures["state"] = "folded"
+        new_base = True
     else:
         empty = batch.table(con, "no_entries", _entry_schema().empty_table())
         ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
@@ -162,12 +166,17 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         figures["state"] = "advanced"
         figures["debts_moved"] = moved.count().execute()
         figures["debts_patched"] = since_base.count().execute()
-        if figures["debts_patched"] > COMPACT_SHARE * state.count().execute():
+        new_base = figures["debts_patched"] > COMPACT_SHARE * state.count().execute()
+        if new_base:
             # The patch added into a new base: still in person order, no sort.
             compacted = f"state-{stamp}.parquet"
             _copy(con, _current(con, book, base, patch, people, now), book / compacted, STATE)
             base, patch, people, now = compacted, None, None, None
             figures["state"] = "advanced and compacted"
+    if new_base and debt_changes:
+        # The debt records' changes folded into a new debts file with the new base.
+        new_debts, debt_changes = f"debts-{stamp}.parquet", []
+        _copy(con, debts, book / new_debts, KEPT)
     figures["state_s"] = round(time.perf_counter() - started, 2)
 
     started = time.perf_counter()
@@ -191,7 +200,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
 
     # The commit: one atomic rename. Then what it replaced is removed.
     commit = {"on": on.isoformat(), "state": base, "patch": patch, "people": people, "now": now, "debts": new_debts,
-              "ledger": [Path(f).name for f in [*held_files, *tonight_files]]}
+              "debt_changes": debt_changes, "ledger": [Path(f).name for f in [*held_files, *tonight_files]]}
     tmp = manifest.with_name("book.json.part")
     tmp.write_text(json.dumps(commit, indent=1))
     os.replace(tmp, manifest)
@@ -200,11 +209,28 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
             old.unlink()  # replaced tonight (an old base, patches added into the new one, tonight's working file)
     if new_debts != debts_file.name:
         debts_file.unlink(missing_ok=True)
-    for path in changed_files:
-        os.remove(path)
+    for path in _files(book / CHANGES, "*.parquet"):
+        if Path(path).name not in debt_changes:
+            os.remove(path)  # folded into the new debts file
     shutil.rmtree(book / "spill", ignore_errors=True)
     figures["total_s"] = round(figures["state_s"] + figures["nightly_s"], 2)
     return figures
+
+
+def _records(con, debts, files: list[str]):
+    """`debts` (or nothing) with each file's debt records in turn replacing the ones they change: the
+    newest record of each debt."""
+    for f in files:
+        records = con.read_parquet(f).select("debt_id", *batch.ATTRIBUTES)
+        debts = records if debts is None else batch.newest(debts, records, key="debt_id")
+    return debts
+
+
+def debt_records(con, book: Path):
+    """The debt records a book holds: its debts file with the changes of the nights since."""
+    kept = json.loads((Path(book) / "book.json").read_text())
+    return _records(con, con.read_parquet(str(Path(book) / kept["debts"])),
+                    [str(Path(book) / CHANGES / name) for name in kept.get("debt_changes", [])])
 
 
 def _entry_schema():
