@@ -162,3 +162,10 @@ def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):
     book.night(tmp_path, START, POLICY)
     with pytest.raises(book.BookError, match="forward only"):
         book.night(tmp_path, START - dt.timedelta(days=1), POLICY)
+    # A debt twice in one night's records: which is newer cannot be told, so nothing is taken.
+    on = START + dt.timedelta(days=1)
+    _write(tmp_path / "incoming" / "debts-1.parquet", [records[1], dict(records[1], recovery_stage="summons", stage_date=on)], DEBTS)
+    before = (tmp_path / "book.json").read_text()
+    with pytest.raises(book.BookError, match=f"more than one record for debt {records[1]['debt_id']}"):
+        book.night(tmp_path, on, POLICY)
+    assert (tmp_path / "book.json").read_text() == before and (tmp_path / "incoming" / "debts-1.parquet").exists()

@@ -109,6 +109,13 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         con.raw_sql(f"SET memory_limit = '{memory}'")
     figures: dict = {"on": on.isoformat(), "since": since.isoformat() if since else None}
     held_files = [str(book / "ledger" / name) for name in kept.get("ledger", [])]
+    for path in _files(book / "incoming", "debts*.parquet"):
+        twice = (con.read_parquet(path).group_by("debt_id").aggregate(n=_.count()).filter(_.n > 1).select("debt_id")
+                 .limit(5).to_pyarrow().column(0).to_pylist())
+        if twice:
+            # A record replaces the one before it, and a file's rows have no order to choose by.
+            raise BookError(f"{path} has more than one record for debt {', '.join(map(str, twice))}: keep one record per "
+                            "debt in a night's file (the newest), or put the later ones in a file named after it")
     # Tonight's entries: the incoming files, and ledger files a stopped night renamed but did not commit.
     (book / "ledger").mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
