@@ -132,10 +132,10 @@ def book_night(con, work: Path, on: dt.date, percent: float, records: float, pol
     """The national book's next night (fairdebt.batch.book.night), as `fairdebt book` runs it: a book
     made from the work directory (hard links: the ledger, the debts, the state as the base), with
     PERCENT of debts paying tomorrow and RECORDS percent with a changed record (a recovery stage
-    moved) in tonight's extract. The night advances the state with
-    tonight's entries and the debts time alone moves (a debit falling due, a payment leaving the
-    90- or 365-day window, found in date-range slices of the ledger, which is stored in date
-    order), then decides every debt and person and writes the results."""
+    moved) in tonight's extract. The night advances the state with tonight's entries and the debts
+    time alone moves (a debit falling due, a payment leaving the 90- or 365-day window, found in
+    date-range slices of the ledger, which is stored in date order), then decides every debt and
+    person and writes the results."""
     every = max(1, round(100 / percent)) if percent > 0 else 0
     tomorrow = on + dt.timedelta(days=1)
     shelf = work / "book"

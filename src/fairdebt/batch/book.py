@@ -93,7 +93,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     if since is not None and on < since:
         raise BookError(f"the state is for {since}, after {on}: a night runs forward only (give --on {since} or later)")
     debts_file = book / kept.get("debts", "debts.parquet")
-    held_changes = [str(book / CHANGES / name) for name in kept.get("debt_changes", [])]
+    held_changes = _held_changes(book, kept)
     if not debts_file.exists():
         raise BookError(f"{book} has no debts.parquet: put the book's debt records there (see fairdebt.batch.book)")
     if kept.get("moved"):
@@ -233,11 +233,16 @@ def _records(con, debts, files: list[str]):
     return debts
 
 
+def _held_changes(book: Path, kept: dict) -> list[str]:
+    """The debt-record change files the book holds (book.json), oldest first."""
+    return [str(book / CHANGES / name) for name in kept.get("debt_changes", [])]
+
+
 def debt_records(con, book: Path):
     """The debt records a book holds: its debts file with the changes of the nights since."""
-    kept = json.loads((Path(book) / "book.json").read_text())
-    return _records(con, con.read_parquet(str(Path(book) / kept["debts"])),
-                    [str(Path(book) / CHANGES / name) for name in kept.get("debt_changes", [])])
+    book = Path(book)
+    kept = json.loads((book / "book.json").read_text())
+    return _records(con, con.read_parquet(str(book / kept["debts"])), _held_changes(book, kept))
 
 
 def _entry_schema():
