@@ -93,10 +93,11 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, m
         on = START + dt.timedelta(days=n)
         if tonight:
             _write(tmp_path / "incoming" / f"entries-{n}.parquet", tonight, ENTRIES)
-        if n == 3:  # a new debt and a changed record arrive with the night's extract
+        if n == 3:  # a new debt, a changed record and a debt moved to another person arrive with the night's extract
             changed = [dict(records[0], recovery_stage="reminder", stage_date=on),
+                       dict(records[4], person_id=records[4]["person_id"] + 7, account_type="parking_pcn"),
                        dict(debt_id=999, person_id=1, account_type="council_tax", tenure="", recovery_stage="none", stage_date=None)]
-            records = [changed[0], *records[1:], changed[1]]
+            records = [changed[0], *records[1:4], changed[1], *records[5:], changed[2]]
             _write(tmp_path / "incoming" / "debts-3.parquet", changed, DEBTS)
         loaded += tonight
         figures = book.night(tmp_path, on, POLICY)
@@ -108,7 +109,7 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, m
         assert not list((tmp_path / "incoming").iterdir())  # tonight's files went into the ledger and the debts
     kept = json.loads((tmp_path / "book.json").read_text())
     assert sorted(p.name for p in (tmp_path / "ledger").iterdir()) == sorted(kept["ledger"])
-    assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"], kept["now"]} - {None}  # the old states and patches are gone
+    assert _kept_files(tmp_path) == {kept[k] for k in book.KEPT_KEYS} - {None}  # the old states and patches are gone
     assert ("advanced and compacted" in states) == (compact_at != float("inf"))
     assert (kept["patch"] is None) == (kept["now"] is None) == (states[-1] == "advanced and compacted")
     held = sorted(book.debt_records(batch.connect("duckdb"), tmp_path).to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
@@ -144,12 +145,35 @@ def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
     assert _state_rows(tmp_path) == state
     assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided
     kept = json.loads((tmp_path / "book.json").read_text())
-    assert _kept_files(tmp_path) == {kept["state"], kept["patch"], kept["people"], kept["now"]} - {None}
+    assert _kept_files(tmp_path) == {kept[k] for k in book.KEPT_KEYS} - {None}
     # Tonight's record taken once: kept beside the debts file, or folded into a new one with a new base.
     assert len(kept["debt_changes"]) == (0 if kept["patch"] is None else 1)
     assert sorted(p.name for p in (tmp_path / book.CHANGES).iterdir()) == kept["debt_changes"]
     held = book.debt_records(batch.connect("duckdb"), tmp_path).to_pyarrow().to_pylist()
     assert sorted(held, key=lambda r: r["debt_id"]) == sorted(records, key=lambda r: r["debt_id"])
+
+
+def test_a_book_kept_without_per_person_sums_works_them_out_from_its_base(tmp_path):
+    records, history, later = _world(seed=5, nights=2)
+    _write(tmp_path / "debts.parquet", records, DEBTS)
+    (tmp_path / "incoming").mkdir()
+    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
+    book.night(tmp_path, START, POLICY)
+    kept = json.loads((tmp_path / "book.json").read_text())
+    sums = sorted(pq.read_table(tmp_path / kept["persons"]).to_pylist(), key=lambda r: r["person_id"])
+    con = batch.connect("duckdb")
+    base = con.read_parquet(str(tmp_path / kept["state"]))
+    assert sums == sorted(batch.person_sums(base).to_pyarrow().to_pylist(), key=lambda r: r["person_id"])
+    assert sum(r["debts"] for r in sums) == len(records)
+    (tmp_path / kept.pop("persons")).unlink()  # as an earlier fairdebt kept it
+    (tmp_path / "book.json").write_text(json.dumps(kept))
+    on = START + dt.timedelta(days=1)
+    tonight = later[0] or [dict(debt_id=1, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+    _write(tmp_path / "incoming" / "entries-1.parquet", tonight, ENTRIES)
+    book.night(tmp_path, on, POLICY)
+    state, decided = _folded(records, history + tonight, on)
+    assert _state_rows(tmp_path) == state
+    assert json.loads((tmp_path / "book.json").read_text())["persons"]
 
 
 def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):

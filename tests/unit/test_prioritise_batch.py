@@ -267,17 +267,18 @@ def test_advancing_the_state_a_night_equals_folding_the_whole_ledger_again(ledge
     key = lambda r: r["debt_id"]  # noqa: E731
     assert sorted(advanced, key=key) == sorted(folded, key=key)
     # As a book keeps it over two nights (the entries split between them): the base, the two
-    # nights' patches added together, and the newest picture of each person they moved.
+    # nights' patches added together, the patched rows, and the pictures of the people they moved
+    # worked out from those rows and the base's per-person sums.
     mid = since + dt.timedelta(days=nights // 2)
     first_loaded = [e for i, e in enumerate(loaded) if i % 2 == 0]
     second_loaded = [e for i, e in enumerate(loaded) if i % 2 == 1]
     first = batch.table(con, "first", batch.tonight(d, old_entries, since, mid, _entries(con, "first_in", first_loaded), changed).to_pyarrow())
-    pics1 = batch.table(con, "pics1", batch.pictures(old_state, None, first, first).to_pyarrow())
     held_mid = _entries(con, "held_mid", known + first_loaded)
     second = batch.table(con, "second", batch.tonight(d, held_mid, mid, on, _entries(con, "second_in", second_loaded)).to_pyarrow())
     both = batch.table(con, "both", batch.combine(first, second).to_pyarrow())
-    pics = batch.newest(pics1, batch.pictures(old_state, first, both, second))
-    assert sorted(batch.current(old_state, both, pics).to_pyarrow().to_pylist(), key=key) == sorted(folded, key=key)
+    rows = batch.table(con, "rows", batch.patched(old_state, both).to_pyarrow())
+    pics = batch.pictures(batch.person_sums(old_state), rows)
+    assert sorted(batch.current(old_state, both, pics, rows).to_pyarrow().to_pylist(), key=key) == sorted(folded, key=key)
 
 
 def _entries(con, name, rows):

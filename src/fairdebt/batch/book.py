@@ -11,20 +11,23 @@ is kept here, and each night only what arrived and what time moves is worked (ba
     BOOK/incoming/entries*.parquet  tonight's ledger entries (any effective date), not yet in the ledger
     BOOK/incoming/debts*.parquet    tonight's new and changed debt records (optional)
     BOOK/state-*.parquet          the per-debt state on some night (the base), in person order
+    BOOK/persons-*.parquet        what each person's picture in the base is worked out from (batch.person_sums)
     BOOK/patch-*.parquet          what moved each debt since the base (batch.tonight, batch.combine)
+    BOOK/now-*.parquet            the rows of the patched debts as they are now, and as they were in
+                                  the base (batch.patched)
     BOOK/people-*.parquet         the picture of each person those nights moved (batch.pictures)
-    BOOK/now-*.parquet            the rows of the patched debts as they are now (batch.patched)
     BOOK/book.json                the commit point: the day, and the files above that make the book
     BOOK/results/<day>/decisions.parquet, people.parquet   the night's decisions (batch.RESULT), lead debts
 
 `night` brings the state to the day (folding the whole ledger only when there is no state yet),
 takes tonight's files into the ledger and the debts, and decides every debt and person. A night
 reads tonight's entries and date-range slices of the ledger: what moved each debt is a summary of
-its own (a patch, added to the patch of the nights before), and only the pictures of the people it
-moved are worked out again, from a few columns of their debts. The rows of the patched debts are
-then written as they are now (batch.patched: every column of those rows only), and the nightly
-decisions read the base with those rows and the pictures in place (batch.current). When the patch
-comes to a quarter of the base, the night writes a new base instead (compaction).
+its own (a patch, added to the patch of the nights before). The rows of the patched debts are
+then written as they are now (batch.patched: every column of those rows only), and the pictures of
+the people they moved are worked out from those rows alone, by differences from the base's
+per-person sums (batch.pictures). The nightly decisions read the base with those rows and the
+pictures in place (batch.current). When the patch comes to a quarter of the base, the night writes
+a new base and its per-person sums instead (compaction).
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ STATE = "FORMAT parquet, COMPRESSION lz4_raw"
 CHANGES = "debt-changes"
 COMPACT_SHARE = 0.25  # a new base when the patch comes to a quarter of it
 # What a night writes beside the ledger.
-NIGHT_FILES = ("state-*.parquet", "patch-*.parquet", "people-*.parquet", "now-*.parquet", "tonight-*.parquet")
+NIGHT_FILES = ("state-*.parquet", "persons-*.parquet", "patch-*.parquet", "people-*.parquet", "now-*.parquet", "tonight-*.parquet")
+KEPT_KEYS = ("state", "persons", "patch", "people", "now")  # book.json's names of the night files it holds
 
 
 class BookError(Exception):
@@ -100,7 +104,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         raise BookError(f"{book} was kept by an earlier fairdebt (moved rows, not a patch): fold it again from its ledger "
                         "(move book.json and the state files aside and run the night)")
     for orphan in [p for pattern in (*NIGHT_FILES, "debts-*.parquet", "*.part") for p in book.glob(pattern)]:
-        if orphan.name not in (kept.get("state"), kept.get("debts"), kept.get("patch"), kept.get("people"), kept.get("now")):
+        if orphan.name not in (kept.get("debts"), *(kept.get(k) for k in KEPT_KEYS)):
             orphan.unlink()  # written by a night that stopped before its commit
     con = batch.connect("duckdb", threads=threads)
     (book / "spill").mkdir(exist_ok=True)
@@ -137,7 +141,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     new_debts, debt_changes = debts_file.name, [Path(f).name for f in [*held_changes, *changed_files]]
     tonight = _read(con, tonight_files).select(*batch.ENTRY_COLUMNS) if tonight_files else None
 
-    base, patch, people, now = kept.get("state"), kept.get("patch"), kept.get("people"), None
+    base, persons, patch, people, now = kept.get("state"), kept.get("persons"), kept.get("patch"), kept.get("people"), None
     if since is None:
         # The first night: the whole ledger folded, kept in person order.
         if not tonight_files:
@@ -145,6 +149,8 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         state = batch.state(debts, batch.ledger_summary(tonight, on)).order_by("person_id", "debt_id")
         base, patch, people = f"state-{stamp}.parquet", None, None
         _copy(con, state, book / base, STATE)
+        persons = f"persons-{stamp}.parquet"
+        _copy(con, batch.person_sums(con.read_parquet(str(book / base))), book / persons, STATE)
         figures["state"] = "folded"
         new_base = True
     else:
@@ -160,25 +166,30 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         patch = f"patch-{stamp}.parquet"
         _copy(con, moved if earlier is None else batch.combine(earlier, moved), book / patch, STATE)
         since_base = con.read_parquet(str(book / patch))
-        pictures = batch.pictures(state, earlier, since_base, moved)
-        earlier_people = con.read_parquet(str(book / people)) if people else None
-        people = f"people-{stamp}.parquet"
-        step = time.perf_counter()
-        _copy(con, batch.newest(earlier_people, pictures), book / people, STATE)
-        figures["pictures_s"] = round(time.perf_counter() - step, 2)
+        if persons is None:
+            # A book kept before the per-person sums were: worked out once from its base.
+            persons = f"persons-{stamp}.parquet"
+            _copy(con, batch.person_sums(state), book / persons, STATE)
         step = time.perf_counter()
         now = f"now-{stamp}.parquet"
         _copy(con, batch.patched(state, since_base), book / now, STATE)
         figures["now_s"] = round(time.perf_counter() - step, 2)
+        step = time.perf_counter()
+        people = f"people-{stamp}.parquet"
+        _copy(con, batch.pictures(con.read_parquet(str(book / persons)), con.read_parquet(str(book / now))), book / people, STATE)
+        figures["pictures_s"] = round(time.perf_counter() - step, 2)
         figures["state"] = "advanced"
         figures["debts_moved"] = moved.count().execute()
         figures["debts_patched"] = since_base.count().execute()
         new_base = figures["debts_patched"] > COMPACT_SHARE * state.count().execute()
         if new_base:
             # The patch added into a new base: still in person order, no sort.
-            compacted = f"state-{stamp}.parquet"
+            compacted, sums = f"state-{stamp}.parquet", f"persons-{stamp}-new.parquet"
             _copy(con, _current(con, book, base, patch, people, now), book / compacted, STATE)
-            base, patch, people, now = compacted, None, None, None
+            # Each person's sums: the base's, or the new picture's where a patched debt moved them.
+            moved_people = con.read_parquet(str(book / people)).select("person_id", *batch.PERSON_SUMS)
+            _copy(con, batch.newest(con.read_parquet(str(book / persons)), moved_people).filter(_.debts > 0), book / sums, STATE)
+            base, persons, patch, people, now = compacted, sums, None, None, None
             figures["state"] = "advanced and compacted"
     if new_base and debt_changes:
         # The debt records' changes folded into a new debts file with the new base.
@@ -206,13 +217,13 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     figures["debts"] = written.count().execute()
 
     # The commit: one atomic rename. Then what it replaced is removed.
-    commit = {"on": on.isoformat(), "state": base, "patch": patch, "people": people, "now": now, "debts": new_debts,
+    commit = {"on": on.isoformat(), "state": base, "persons": persons, "patch": patch, "people": people, "now": now, "debts": new_debts,
               "debt_changes": debt_changes, "ledger": [Path(f).name for f in [*held_files, *tonight_files]]}
     tmp = manifest.with_name("book.json.part")
     tmp.write_text(json.dumps(commit, indent=1))
     os.replace(tmp, manifest)
     for old in [p for pattern in NIGHT_FILES for p in book.glob(pattern)]:
-        if old.name not in (base, patch, people, now):
+        if old.name not in (base, persons, patch, people, now):
             old.unlink()  # replaced tonight (an old base, patches added into the new one, tonight's working file)
     if new_debts != debts_file.name:
         debts_file.unlink(missing_ok=True)

@@ -231,7 +231,8 @@ def advance(old: ir.Table, debts: ir.Table, entries: ir.Table, since: dt.date, o
     people's pictures (`pictures`) read over it (`current`). Equal to `state` on `on` (a property
     test checks it)."""
     patch = tonight(debts, entries, since, on, new_entries, changed)
-    return current(old, patch, pictures(old, None, patch, patch))
+    rows = patched(old, patch)
+    return current(old, patch, pictures(person_sums(old), rows), rows)
 
 
 def tonight(debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new_entries: ir.Table,
@@ -312,10 +313,10 @@ def _summed(j: ir.Table) -> tuple[ir.Table, dict]:
     return j, out
 
 
-def _joined(a: ir.Table, b: ir.Table) -> ir.Table:
-    """a FULL JOIN b on debt_id: a's columns by name, b's as _b_<name>."""
+def _joined(a: ir.Table, b: ir.Table, how: str = "outer") -> ir.Table:
+    """a FULL (or `how`) JOIN b on debt_id: a's columns by name, b's as _b_<name>."""
     a, other = a.view(), b.view().rename(**{f"_b_{c}": c for c in b.columns})
-    return a.outer_join(other, a.debt_id == other._b_debt_id)
+    return a.join(other, a.debt_id == other._b_debt_id, how=how)
 
 
 def combine(earlier: ir.Table, later: ir.Table) -> ir.Table:
@@ -332,13 +333,18 @@ def _record(j: ir.Table) -> dict:
 
 
 def _debts_now(base: ir.Table, patch: ir.Table) -> ir.Table:
-    """The state's rows (base's columns) with the patch added: per-debt columns as now, the person's
-    picture as in base. A debt new in the patch has a row when the patch carries its record."""
-    j, summary = _summed(_joined(base, patch))
+    """The rows of the debts `patch` moved, as they are now (base's columns, the person's picture as
+    in base), and what the debt was in base (BASE_COLUMNS; NULL for a debt new since base). A debt
+    new in the patch has a row when the patch carries its record.
+
+    One RIGHT JOIN: the patch is the build side, and base's rows it does not hold are dropped as the
+    scan meets them (a semi join and then an outer join cost the national book about a second more)."""
+    j, summary = _summed(_joined(base, patch, how="right"))
     moved = j._b_debt_id.notnull()
     t = j.select(**_record(j),
                  **{c: ibis.cases((moved, summary[c].cast(base[c].type())), else_=j[c]) for c in SUMMARY_COLUMNS},
-                 _moved=moved, **{c: j[c] for c in ("arrears", "ongoing", *PERSON_COLUMNS)})
+                 _moved=moved, **{c: j[c] for c in ("arrears", "ongoing", *PERSON_COLUMNS)},
+                 **{f"base_{c}": j[c] for c in ("person_id", "account_type", "balance", "arrears")})
     t = t.filter(t.person_id.notnull())
     # Positions worked out again where the patch moved the row (the rest are base's own), as
     # `_positions` and `_per_debt` do: a debt with no entry counted has 0 owed and no sums.
@@ -348,38 +354,65 @@ def _debts_now(base: ir.Table, patch: ir.Table) -> ir.Table:
     t = t.mutate(arrears=ibis.cases((counted, arrears), (empty, 0), else_=t.arrears).cast(base.arrears.type()),
                  ongoing=ibis.cases((counted, ibis.greatest(0, t.balance - arrears)), (empty, 0), else_=t.ongoing).cast(base.ongoing.type()),
                  **{c: ibis.cases((empty, ibis.null(base[c].type())), else_=t[c]) for c in ("overdue", "credits", "payments_90d", "payments_365d")})
-    return t.select(*base.columns)
+    return t.select(*base.columns, *BASE_COLUMNS)
 
 
-def pictures(base: ir.Table, earlier: ir.Table | None, patch: ir.Table, tonight_patch: ir.Table) -> ir.Table:
-    """person_id and PERSON_COLUMNS of every person a debt in `tonight_patch` belongs to, or belonged
-    to before tonight (a debt may move to another person), worked out over their debts in `base`
-    with `patch` (every patch since base, tonight's included) added. `earlier`: the patch before
-    tonight's, when there is one. Only those people's debts are read beyond debt_id and person_id."""
-    ids = tonight_patch.select("debt_id")
-    persons = base.semi_join(ids, "debt_id").select("person_id")
-    for p in (earlier, patch):
-        if p is not None:
-            persons = persons.union(p.filter(p.record == 1).semi_join(ids, "debt_id").select("person_id"))
-    persons = persons.distinct()
-    # Their debts in base, and those the patch gives a record (one may have moved to them), with the
-    # patch added: the patch is not joined to every debt in base.
-    records = patch.filter(patch.record == 1).select("debt_id")
-    theirs = base.filter(base.person_id.isin(persons.person_id) | base.debt_id.isin(records.debt_id))
-    return _person_picture(_debts_now(theirs, patch).semi_join(persons, "person_id"))
+BASE_COLUMNS = ("base_person_id", "base_account_type", "base_balance", "base_arrears")  # a patched row's debt as it was in base
+# What each person's picture is worked out from, kept per person so that a night works it out from
+# the debts that moved alone: sums, which moved debts change by differences. A count of owing debts
+# per service, not a 0/1 (a debt paid off leaves the service owed when another debt of it still is).
+PERSON_SUMS = ("debts", "person_arrears", "priority_arrears", *(f"owing_{a}" for a in ACCOUNT_TYPES))
+
+
+def _sums(t: ir.Table) -> ir.Table:
+    """person_id and PERSON_SUMS over debt rows (person_id, account_type, balance, arrears, _sign):
+    each row counted _sign times (1, or -1 to take a debt away)."""
+    zero = ibis.literal(0, "int64")
+
+    def total(value, where=None):
+        return _int64((value if where is None else ibis.cases((where, value), else_=zero)).sum())
+
+    priority = t.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES))
+    return t.group_by("person_id").aggregate(
+        debts=total(t._sign), person_arrears=total(t._sign * t.arrears), priority_arrears=total(t._sign * t.arrears, priority),
+        **{f"owing_{a}": total(t._sign, (t.account_type == a) & (t.balance > 0)) for a in ACCOUNT_TYPES},
+    )
+
+
+def person_sums(state: ir.Table) -> ir.Table:
+    """person_id and PERSON_SUMS over every debt of a state (a book keeps these with its base)."""
+    return _sums(state.select("person_id", "account_type", "balance", "arrears", _sign=ibis.literal(1, "int64")))
+
+
+def pictures(sums: ir.Table, now: ir.Table) -> ir.Table:
+    """person_id, PERSON_COLUMNS and PERSON_SUMS of every person a patched debt belongs to now or
+    belonged to in base, from `sums` (person_sums of the base) and `now` (`patched`: the patched
+    debts as they are now, and as they were in base): each such person's sums in base, less their
+    debts as they were, plus their debts as they are. Only the patched debts are read, not base."""
+    new = now.select("person_id", "account_type", "balance", "arrears", _sign=ibis.literal(1, "int64"))
+    old = now.filter(now.base_person_id.notnull()).select(person_id=now.base_person_id, account_type=now.base_account_type,
+                                                          balance=now.base_balance, arrears=now.base_arrears, _sign=ibis.literal(-1, "int64"))
+    moved = _sums(new.union(old))
+    kept = sums.rename(**{f"_s_{c}": c for c in sums.columns})
+    j = moved.left_join(kept, moved.person_id == kept._s_person_id)
+    t = j.select("person_id", **{c: (j[c] + j[f"_s_{c}"].fill_null(0)).cast("int64") for c in PERSON_SUMS})
+    owed = sum((ibis.cases((t[f"owing_{a}"] > 0, 1), else_=0) for a in ACCOUNT_TYPES), ibis.literal(0)).cast("int64")
+    share = ibis.cases((t.person_arrears > 0, (t.priority_arrears * 100 // t.person_arrears).cast("int64")), else_=ibis.literal(0, "int64"))
+    return t.mutate(services_owed=owed, priority_share=share).select("person_id", *dict.fromkeys((*PERSON_COLUMNS, *PERSON_SUMS)))
 
 
 def patched(base: ir.Table, patch: ir.Table) -> ir.Table:
     """The rows of the debts `patch` moved, as they are now (base's columns, the person's picture as
-    in base): the debts it carries from base with the patch added, and the new debts it carries a
-    record for. A book writes these once a night (`current` reads them)."""
-    return _debts_now(base.semi_join(patch, "debt_id"), patch)
+    in base), with BASE_COLUMNS: the debts it carries from base with the patch added, and the new
+    debts it carries a record for. A book writes these once a night (`current` reads them, and
+    `pictures` works out the people's pictures from them)."""
+    return _debts_now(base, patch)
 
 
 def current(base: ir.Table, patch: ir.Table | None, people: ir.Table | None, now: ir.Table | None = None) -> ir.Table:
     """The state as a book keeps it: a base state, the patch of every night since (`combine`), and
-    the pictures of the people those nights moved (newest per person). `now`: the patched rows
-    (`patched`) when they are already written.
+    the pictures of the people those nights moved (`pictures`). `now`: the patched rows (`patched`)
+    when they are already written.
 
     The base's rows the patch does not touch pass through as they are (in base's order: person
     order), and the patched ones are worked out (`patched`). Each row then takes its person's new
