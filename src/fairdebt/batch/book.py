@@ -157,14 +157,19 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         empty = batch.table(con, "no_entries", _entry_schema().empty_table())
         ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
         state = con.read_parquet(str(book / base))
-        # Tonight's patch is written first: the patch since the base and the pictures both read it.
-        _copy(con, batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed),
-              book / f"tonight-{stamp}.parquet", WORKING)
-        figures["tonight_s"] = round(time.perf_counter() - started, 2)
-        moved = con.read_parquet(str(book / f"tonight-{stamp}.parquet"))
+        moves = batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed)
         earlier = con.read_parquet(str(book / patch)) if patch else None
         patch = f"patch-{stamp}.parquet"
-        _copy(con, moved if earlier is None else batch.combine(earlier, moved), book / patch, STATE)
+        if earlier is None:
+            _copy(con, moves, book / patch, STATE)  # the first night since the base: tonight's patch is the patch
+            moved = con.read_parquet(str(book / patch))
+        else:
+            # Written first, as the patch since the base is the earlier one with tonight's added.
+            _copy(con, moves, book / f"tonight-{stamp}.parquet", WORKING)
+            moved = con.read_parquet(str(book / f"tonight-{stamp}.parquet"))
+        figures["tonight_s"] = round(time.perf_counter() - started, 2)
+        if earlier is not None:
+            _copy(con, batch.combine(earlier, moved), book / patch, STATE)
         since_base = con.read_parquet(str(book / patch))
         if persons is None:
             # A book kept before the per-person sums were: worked out once from its base.

@@ -423,12 +423,21 @@ def current(base: ir.Table, patch: ir.Table | None, people: ir.Table | None, now
     if patch is None:
         return base
     rows = now if now is not None else patched(base, patch)
-    t = base.anti_join(rows, "debt_id").union(rows.select(*base.columns))
-    newer = people.rename(**{f"_p_{c}": c for c in people.columns})
-    j = t.left_join(newer, t.person_id == newer._p_person_id)
-    # A picture's columns are never NULL (sums and counts), so a missing one means no new picture.
-    return j.select(*[ibis.coalesce(j[f"_p_{c}"], j[c]).cast(base[c].type()).name(c) if c in PERSON_COLUMNS else j[c]
-                      for c in base.columns])
+    newer = people.select("person_id", *PERSON_COLUMNS).rename(**{f"_p_{c}": c for c in ("person_id", *PERSON_COLUMNS)})
+
+    def pictured(j: ir.Table) -> ir.Table:
+        # A picture's columns are never NULL (sums and counts), so a missing one means no new picture.
+        return j.select(*[ibis.coalesce(j[f"_p_{c}"], j[c]).cast(base[c].type()).name(c) if c in PERSON_COLUMNS else j[c]
+                          for c in base.columns])
+
+    j = base.left_join(newer, base.person_id == newer._p_person_id)
+    # A patched debt's person, in base and now, has a new picture (`pictures`), so only those people's
+    # debts are looked for among the patched rows: the rest (most of the base) meet the anti join with
+    # a NULL key, which is not hashed (about 2 CPU s of the national night's decisions).
+    j = j.mutate(_maybe=ibis.cases((j._p_person_id.notnull(), j.debt_id), else_=ibis.null("int64")))
+    ids = rows.select(_patched="debt_id")
+    unpatched = j.anti_join(ids, j._maybe == ids._patched)
+    return pictured(unpatched).union(pictured(rows.left_join(newer, rows.person_id == newer._p_person_id)))
 
 
 def newest(earlier: ir.Table | None, later: ir.Table, key: str = "person_id") -> ir.Table:
