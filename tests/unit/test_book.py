@@ -111,6 +111,12 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, m
     assert sorted(p.name for p in (tmp_path / "ledger").iterdir()) == sorted(kept["ledger"])
     assert _kept_files(tmp_path) == {kept[k] for k in book.KEPT_KEYS} - {None}  # the old states and patches are gone
     assert ("advanced and compacted" in states) == (compact_at != float("inf"))
+    # The per-person sums kept with the base are its own (after compactions too, when they are the
+    # base's sums with the moved people's new ones in place).
+    con = batch.connect("duckdb")
+    by_person = lambda rows: sorted(rows, key=lambda r: r["person_id"])  # noqa: E731
+    assert by_person(pq.read_table(tmp_path / kept["persons"]).to_pylist()) == by_person(
+        batch.person_sums(con.read_parquet(str(tmp_path / kept["state"]))).to_pyarrow().to_pylist())
     assert (kept["patch"] is None) == (kept["now"] is None) == (states[-1] == "advanced and compacted")
     held = sorted(book.debt_records(batch.connect("duckdb"), tmp_path).to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
     assert held == sorted(records, key=lambda r: r["debt_id"])  # the changed record and the new debt among them
