@@ -215,6 +215,24 @@ def test_money_in_the_state_stays_integer_pence_when_written(tmp_path):
         assert pa.types.is_integer(schema.field(name).type), (name, schema.field(name).type)
 
 
+def test_a_person_owing_no_priority_debt_has_a_priority_share_of_nought():
+    """Arrears on sundry debts only: the priority debts' share of them is 0%, not missing (a rule
+    on the share must see 0), in the folded state and in the pictures a book works out."""
+    debts = [dict(debt_id=1, person_id=1, account_type="sundry", tenure="", recovery_stage="none", stage_date=None),
+             dict(debt_id=2, person_id=2, account_type="council_tax", tenure="", recovery_stage="none", stage_date=None)]
+    entries = [dict(debt_id=i, kind="charge", amount=5_000, effective_date=ON - dt.timedelta(days=60), due_date=None, method="")
+               for i in (1, 2)]
+    d, e, *_ = tables(debts, entries)
+    con = d._find_backend()
+    folded = {r["person_id"]: r["priority_share"] for r in batch.state(d, batch.ledger_summary(e, ON)).to_pyarrow().to_pylist()}
+    assert folded == {1: 0, 2: 100}
+    old = batch.table(con, "old", batch.state(d, batch.ledger_summary(e, ON - dt.timedelta(days=1))).to_pyarrow())
+    tonight = batch.table(con, "tonight", pa.Table.from_pylist(
+        [dict(debt_id=2, kind="charge", amount=1_000, effective_date=ON, due_date=None, method="")], ENTRIES))
+    advanced = batch.advance(old, d, e, ON - dt.timedelta(days=1), ON, tonight).to_pyarrow().to_pylist()
+    assert {r["person_id"]: r["priority_share"] for r in advanced} == {1: 0, 2: 100}
+
+
 def test_advancing_moves_what_time_alone_moves():
     """With nothing loaded, a night on: an instalment billed earlier falls due (arrears), and a
     payment leaves the 90-day window, exactly as folding the whole ledger again says."""

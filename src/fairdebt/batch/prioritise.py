@@ -206,7 +206,8 @@ def _person_picture(t: ir.Table) -> ir.Table:
     per_person = t.group_by("person_id").aggregate(
         **owes,
         person_arrears=_int64(t.arrears.sum()),
-        _priority=_int64(t.arrears.sum(where=t.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES)))),
+        # 0, not NULL, when none of the person's debts is a priority one (a sum over no rows is NULL).
+        _priority=_int64(t.arrears.sum(where=t.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES)))).fill_null(0),
     )
     per_person = per_person.mutate(
         services_owed=sum((per_person[k] for k in owes), ibis.literal(0)).cast("int64"),
