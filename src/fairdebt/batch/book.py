@@ -160,13 +160,11 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         moves = batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed)
         earlier = con.read_parquet(str(book / patch)) if patch else None
         patch = f"patch-{stamp}.parquet"
-        if earlier is None:
-            _copy(con, moves, book / patch, STATE)  # the first night since the base: tonight's patch is the patch
-            moved = con.read_parquet(str(book / patch))
-        else:
-            # Written first, as the patch since the base is the earlier one with tonight's added.
-            _copy(con, moves, book / f"tonight-{stamp}.parquet", WORKING)
-            moved = con.read_parquet(str(book / f"tonight-{stamp}.parquet"))
+        # The first night since the base, tonight's patch is the patch; later, it is written first
+        # and added to the earlier one.
+        tonight_file = book / patch if earlier is None else book / f"tonight-{stamp}.parquet"
+        _copy(con, moves, tonight_file, STATE if earlier is None else WORKING)
+        moved = con.read_parquet(str(tonight_file))
         figures["tonight_s"] = round(time.perf_counter() - started, 2)
         if earlier is not None:
             _copy(con, batch.combine(earlier, moved), book / patch, STATE)
@@ -228,7 +226,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     tmp.write_text(json.dumps(commit, indent=1))
     os.replace(tmp, manifest)
     for old in [p for pattern in NIGHT_FILES for p in book.glob(pattern)]:
-        if old.name not in (base, persons, patch, people, now):
+        if old.name not in {commit[k] for k in KEPT_KEYS}:
             old.unlink()  # replaced tonight (an old base, patches added into the new one, tonight's working file)
     if new_debts != debts_file.name:
         debts_file.unlink(missing_ok=True)

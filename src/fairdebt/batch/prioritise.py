@@ -199,22 +199,9 @@ def _with_person(t: ir.Table) -> ir.Table:
 
 
 def _person_picture(t: ir.Table) -> ir.Table:
-    """person_id and PERSON_COLUMNS over the debts in `t` (each person's debts, all of them)."""
-    # Services owed: one 0/1 maximum per account type, added up (COUNT DISTINCT per person costs
-    # more than all the other features together at 45M debts; BIT_OR is not on every backend).
-    owes = {f"_o{n}": ibis.cases(((t.account_type == a) & (t.balance > 0), 1), else_=0).max() for n, a in enumerate(ACCOUNT_TYPES)}
-    per_person = t.group_by("person_id").aggregate(
-        **owes,
-        person_arrears=_int64(t.arrears.sum()),
-        # 0, not NULL, when none of the person's debts is a priority one (a sum over no rows is NULL).
-        _priority=_int64(t.arrears.sum(where=t.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES)))).fill_null(0),
-    )
-    per_person = per_person.mutate(
-        services_owed=sum((per_person[k] for k in owes), ibis.literal(0)).cast("int64"),
-        priority_share=ibis.cases((per_person.person_arrears > 0, (per_person._priority * 100 // per_person.person_arrears).cast("int64")),
-                                  else_=ibis.literal(0, "int64")),
-    ).drop("_priority", *owes)
-    return per_person
+    """person_id and PERSON_COLUMNS over the debts in `t` (each person's debts, all of them): the
+    picture of their sums, as a night works out the moved people's (`pictures`)."""
+    return _picture(person_sums(t)).select("person_id", *PERSON_COLUMNS)
 
 
 _LAST3 = ("p1", "p2", "p3", "d1", "d2", "d3")  # the last three payments' amounts and dates (_last3)
@@ -333,31 +320,6 @@ def _record(j: ir.Table) -> dict:
     return {"debt_id": j.debt_id.fill_null(j._b_debt_id), **{c: ibis.cases((newer, j[f"_b_{c}"]), else_=j[c]) for c in ATTRIBUTES}}
 
 
-def _debts_now(base: ir.Table, patch: ir.Table) -> ir.Table:
-    """The rows of the debts `patch` moved, as they are now (base's columns, the person's picture as
-    in base), and what the debt was in base (BASE_COLUMNS; NULL for a debt new since base). A debt
-    new in the patch has a row when the patch carries its record.
-
-    One RIGHT JOIN: the patch is the build side, and base's rows it does not hold are dropped as the
-    scan meets them (a semi join and then an outer join cost the national book about a second more)."""
-    j, summary = _summed(_joined(base, patch, how="right"))
-    moved = j._b_debt_id.notnull()
-    t = j.select(**_record(j),
-                 **{c: ibis.cases((moved, summary[c].cast(base[c].type())), else_=j[c]) for c in SUMMARY_COLUMNS},
-                 _moved=moved, **{c: j[c] for c in ("arrears", "ongoing", *PERSON_COLUMNS)},
-                 **{f"base_{c}": j[c] for c in ("person_id", "account_type", "balance", "arrears")})
-    t = t.filter(t.person_id.notnull())
-    # Positions worked out again where the patch moved the row (the rest are base's own), as
-    # `_positions` and `_per_debt` do: a debt with no entry counted has 0 owed and no sums.
-    counted = t._moved & t.first_date.notnull()
-    empty = t._moved & t.first_date.isnull()
-    arrears = ibis.greatest(0, ibis.least(t.overdue - t.credits, t.balance))
-    t = t.mutate(arrears=ibis.cases((counted, arrears), (empty, 0), else_=t.arrears).cast(base.arrears.type()),
-                 ongoing=ibis.cases((counted, ibis.greatest(0, t.balance - arrears)), (empty, 0), else_=t.ongoing).cast(base.ongoing.type()),
-                 **{c: ibis.cases((empty, ibis.null(base[c].type())), else_=t[c]) for c in ("overdue", "credits", "payments_90d", "payments_365d")})
-    return t.select(*base.columns, *BASE_COLUMNS)
-
-
 BASE_COLUMNS = ("base_person_id", "base_account_type", "base_balance", "base_arrears")  # a patched row's debt as it was in base
 # What each person's picture is worked out from, kept per person so that a night works it out from
 # the debts that moved alone: sums, which moved debts change by differences. A count of owing debts
@@ -367,7 +329,10 @@ PERSON_SUMS = ("debts", "person_arrears", "priority_arrears", *(f"owing_{a}" for
 
 def _sums(t: ir.Table) -> ir.Table:
     """person_id and PERSON_SUMS over debt rows (person_id, account_type, balance, arrears, _sign):
-    each row counted _sign times (1, or -1 to take a debt away)."""
+    each row counted _sign times (1, or -1 to take a debt away). Services owed are counted per
+    account type and added up later (`_picture`): COUNT DISTINCT per person costs more than all the
+    other features together at 45M debts, and BIT_OR is not on every backend. No sum is NULL (a
+    person with no priority debt has priority arrears 0, and so a priority share of 0%)."""
     zero = ibis.literal(0, "int64")
 
     def total(value, where=None):
@@ -397,17 +362,42 @@ def pictures(sums: ir.Table, now: ir.Table) -> ir.Table:
     kept = sums.rename(**{f"_s_{c}": c for c in sums.columns})
     j = moved.left_join(kept, moved.person_id == kept._s_person_id)
     t = j.select("person_id", **{c: (j[c] + j[f"_s_{c}"].fill_null(0)).cast("int64") for c in PERSON_SUMS})
+    return _picture(t).select("person_id", *dict.fromkeys((*PERSON_COLUMNS, *PERSON_SUMS)))
+
+
+def _picture(t: ir.Table) -> ir.Table:
+    """`t` (person_id and PERSON_SUMS) with the picture worked out from the sums: services owed (the
+    account types with a debt owing) and the priority debts' share of the arrears, in percent."""
     owed = sum((ibis.cases((t[f"owing_{a}"] > 0, 1), else_=0) for a in ACCOUNT_TYPES), ibis.literal(0)).cast("int64")
     share = ibis.cases((t.person_arrears > 0, (t.priority_arrears * 100 // t.person_arrears).cast("int64")), else_=ibis.literal(0, "int64"))
-    return t.mutate(services_owed=owed, priority_share=share).select("person_id", *dict.fromkeys((*PERSON_COLUMNS, *PERSON_SUMS)))
+    return t.mutate(services_owed=owed, priority_share=share)
 
 
 def patched(base: ir.Table, patch: ir.Table) -> ir.Table:
     """The rows of the debts `patch` moved, as they are now (base's columns, the person's picture as
-    in base), with BASE_COLUMNS: the debts it carries from base with the patch added, and the new
-    debts it carries a record for. A book writes these once a night (`current` reads them, and
-    `pictures` works out the people's pictures from them)."""
-    return _debts_now(base, patch)
+    in base), with what each debt was in base (BASE_COLUMNS; NULL for a debt new since base): the
+    debts it carries from base with the patch added, and the new debts it carries a record for. A
+    book writes these once a night (`current` reads them, and `pictures` works out the people's
+    pictures from them).
+
+    One RIGHT JOIN: the patch is the build side, and base's rows it does not hold are dropped as the
+    scan meets them (a semi join and then an outer join cost the national book about a second more)."""
+    j, summary = _summed(_joined(base, patch, how="right"))
+    moved = j._b_debt_id.notnull()
+    t = j.select(**_record(j),
+                 **{c: ibis.cases((moved, summary[c].cast(base[c].type())), else_=j[c]) for c in SUMMARY_COLUMNS},
+                 _moved=moved, **{c: j[c] for c in ("arrears", "ongoing", *PERSON_COLUMNS)},
+                 **{f"base_{c}": j[c] for c in ("person_id", "account_type", "balance", "arrears")})
+    t = t.filter(t.person_id.notnull())
+    # Positions worked out again where the patch moved the row (the rest are base's own), as
+    # `_positions` and `_per_debt` do: a debt with no entry counted has 0 owed and no sums.
+    counted = t._moved & t.first_date.notnull()
+    empty = t._moved & t.first_date.isnull()
+    arrears = ibis.greatest(0, ibis.least(t.overdue - t.credits, t.balance))
+    t = t.mutate(arrears=ibis.cases((counted, arrears), (empty, 0), else_=t.arrears).cast(base.arrears.type()),
+                 ongoing=ibis.cases((counted, ibis.greatest(0, t.balance - arrears)), (empty, 0), else_=t.ongoing).cast(base.ongoing.type()),
+                 **{c: ibis.cases((empty, ibis.null(base[c].type())), else_=t[c]) for c in ("overdue", "credits", "payments_90d", "payments_365d")})
+    return t.select(*base.columns, *BASE_COLUMNS)
 
 
 def current(base: ir.Table, patch: ir.Table | None, people: ir.Table | None, now: ir.Table | None = None) -> ir.Table:
