@@ -75,10 +75,19 @@ def _copy(con, expr, path: Path, options: str) -> None:
     os.replace(tmp, path)
 
 
-def _current(con, book: Path, base: str, patch: str | None, people: str | None, now: str | None):
+def _current(read, book: Path, base: str, patch: str | None, people: str | None, now: str | None):
     """The state as the book keeps it: the base with the patched rows and the people's pictures in place."""
-    read = (lambda name: con.read_parquet(str(book / name)) if name else None)
-    return batch.current(read(base), read(patch), read(people), read(now))
+    return batch.current(*(read(book / name) if name else None for name in (base, patch, people, now)))
+
+
+def _rows(con, expr) -> list[tuple]:
+    """What a small query returns, as tuples: straight from DuckDB (Ibis's own results go through
+    pandas, whose import alone took half a second of the night)."""
+    return con.raw_sql(con.compile(expr)).fetchall()
+
+
+def _count(con, table) -> int:
+    return _rows(con, table.count())[0][0]
 
 
 def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Policy | None = None, *, seed: str = "",
@@ -107,6 +116,14 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         if orphan.name not in (kept.get("debts"), *(kept.get(k) for k in KEPT_KEYS)):
             orphan.unlink()  # written by a night that stopped before its commit
     con = batch.connect("duckdb", threads=threads)
+    tables: dict[str, object] = {}
+
+    def read(path: Path):
+        """A Parquet file of the night as a table, made once (each costs Ibis a query for its schema)."""
+        if str(path) not in tables:
+            tables[str(path)] = con.read_parquet(str(path))
+        return tables[str(path)]
+
     (book / "spill").mkdir(exist_ok=True)
     con.raw_sql(f"SET temp_directory = '{book / 'spill'}'")
     if memory:
@@ -114,8 +131,8 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     figures: dict = {"on": on.isoformat(), "since": since.isoformat() if since else None}
     held_files = [str(book / "ledger" / name) for name in kept.get("ledger", [])]
     for path in _files(book / "incoming", "debts*.parquet"):
-        twice = (con.read_parquet(path).group_by("debt_id").aggregate(n=_.count()).filter(_.n > 1).select("debt_id")
-                 .limit(5).to_pyarrow().column(0).to_pylist())
+        twice = [r[0] for r in _rows(con, con.read_parquet(path).group_by("debt_id").aggregate(n=_.count()).filter(_.n > 1)
+                                     .select("debt_id").limit(5))]
         if twice:
             # A record replaces the one before it, and a file's rows have no order to choose by.
             raise BookError(f"{path} has more than one record for debt {', '.join(map(str, twice))}: keep one record per "
@@ -132,12 +149,12 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     for path in _files(book / "incoming", "debts*.parquet"):
         os.replace(path, book / CHANGES / f"{on.isoformat()}-{stamp}-{Path(path).name}")
     changed_files = [f for f in _files(book / CHANGES, "*.parquet") if f not in set(held_changes)]
-    figures["entries_tonight"] = _read(con, tonight_files).count().execute() if tonight_files else 0
+    figures["entries_tonight"] = _count(con, _read(con, tonight_files)) if tonight_files else 0
     started = time.perf_counter()
 
     # Tonight's debt records replace the ones they change.
     changed = _records(con, None, changed_files)
-    debts = _records(con, con.read_parquet(str(debts_file)), [*held_changes, *changed_files])
+    debts = _records(con, read(debts_file), [*held_changes, *changed_files])
     new_debts, debt_changes = debts_file.name, [Path(f).name for f in [*held_changes, *changed_files]]
     tonight = _read(con, tonight_files).select(*batch.ENTRY_COLUMNS) if tonight_files else None
 
@@ -150,25 +167,25 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         base, patch, people = f"state-{stamp}.parquet", None, None
         _copy(con, state, book / base, STATE)
         persons = f"persons-{stamp}.parquet"
-        _copy(con, batch.person_sums(con.read_parquet(str(book / base))), book / persons, STATE)
+        _copy(con, batch.person_sums(read(book / base)), book / persons, STATE)
         figures["state"] = "folded"
         new_base = True
     else:
         empty = batch.table(con, "no_entries", _entry_schema().empty_table())
         ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
-        state = con.read_parquet(str(book / base))
+        state = read(book / base)
         moves = batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed)
-        earlier = con.read_parquet(str(book / patch)) if patch else None
+        earlier = read(book / patch) if patch else None
         patch = f"patch-{stamp}.parquet"
         # The first night since the base, tonight's patch is the patch; later, it is written first
         # and added to the earlier one.
         tonight_file = book / patch if earlier is None else book / f"tonight-{stamp}.parquet"
         _copy(con, moves, tonight_file, STATE if earlier is None else WORKING)
-        moved = con.read_parquet(str(tonight_file))
+        moved = read(tonight_file)
         figures["tonight_s"] = round(time.perf_counter() - started, 2)
         if earlier is not None:
             _copy(con, batch.combine(earlier, moved), book / patch, STATE)
-        since_base = con.read_parquet(str(book / patch))
+        since_base = read(book / patch)
         if persons is None:
             # A book kept before the per-person sums were: worked out once from its base.
             persons = f"persons-{stamp}.parquet"
@@ -179,19 +196,19 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         figures["now_s"] = round(time.perf_counter() - step, 2)
         step = time.perf_counter()
         people = f"people-{stamp}.parquet"
-        _copy(con, batch.pictures(con.read_parquet(str(book / persons)), con.read_parquet(str(book / now))), book / people, STATE)
+        _copy(con, batch.pictures(read(book / persons), read(book / now)), book / people, STATE)
         figures["pictures_s"] = round(time.perf_counter() - step, 2)
         figures["state"] = "advanced"
-        figures["debts_moved"] = moved.count().execute()
-        figures["debts_patched"] = since_base.count().execute()
-        new_base = figures["debts_patched"] > COMPACT_SHARE * state.count().execute()
+        figures["debts_moved"] = _count(con, moved)
+        figures["debts_patched"] = _count(con, since_base)
+        new_base = figures["debts_patched"] > COMPACT_SHARE * _count(con, state)
         if new_base:
             # The patch added into a new base: still in person order, no sort.
             compacted, sums = f"state-{stamp}.parquet", f"persons-{stamp}-new.parquet"
-            _copy(con, _current(con, book, base, patch, people, now), book / compacted, STATE)
+            _copy(con, _current(read, book, base, patch, people, now), book / compacted, STATE)
             # Each person's sums: the base's, or the new picture's where a patched debt moved them.
-            moved_people = con.read_parquet(str(book / people)).select("person_id", *batch.PERSON_SUMS)
-            _copy(con, batch.newest(con.read_parquet(str(book / persons)), moved_people).filter(_.debts > 0), book / sums, STATE)
+            moved_people = read(book / people).select("person_id", *batch.PERSON_SUMS)
+            _copy(con, batch.newest(read(book / persons), moved_people).filter(_.debts > 0), book / sums, STATE)
             base, persons, patch, people, now = compacted, sums, None, None, None
             figures["state"] = "advanced and compacted"
     if new_base and debt_changes:
@@ -204,20 +221,20 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     out = book / "results" / on.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     held, vulnerable, contacts = batch.empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
-    current = _current(con, book, base, patch, people, now)
+    current = _current(read, book, base, patch, people, now)
     # The services in the book from one column of the base and the patch's records (asked of the
     # whole state, it would be worked out twice).
-    services = con.read_parquet(str(book / base)).select("account_type")
+    services = read(book / base).select("account_type")
     if patch:
-        services = services.union(con.read_parquet(str(book / patch)).select("account_type").filter(_.account_type.notnull()))
-    account_types = services.distinct().to_pyarrow().column(0).to_pylist()
+        services = services.union(read(book / patch).select("account_type").filter(_.account_type.notnull()))
+    account_types = [r[0] for r in _rows(con, services.distinct())]
     decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent,
                               account_types=account_types)
     _copy(con, decisions, out / "decisions.parquet", WORKING)
-    written = con.read_parquet(str(out / "decisions.parquet"))
+    written = read(out / "decisions.parquet")
     _copy(con, batch.people(written, champion, challenger), out / "people.parquet", WORKING)
     figures["nightly_s"] = round(time.perf_counter() - started, 2)
-    figures["debts"] = written.count().execute()
+    figures["debts"] = _count(con, written)
 
     # The commit: one atomic rename. Then what it replaced is removed.
     commit = {"on": on.isoformat(), "state": base, "persons": persons, "patch": patch, "people": people, "now": now, "debts": new_debts,

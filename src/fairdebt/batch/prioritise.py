@@ -78,7 +78,7 @@ def empty_inputs(con) -> tuple[ir.Table, ir.Table, ir.Table]:
 
 def _debit(e: ir.Table) -> ir.BooleanValue:
     """Entries that add to what is owed (domain/ledger.py): a reversal counts on the side of the entry it reverses."""
-    return e.kind.isin(_DEBIT) | ((e.kind == "adjustment") & (e.amount > 0)) | ((e.kind == "reversal") & (e.amount < 0))
+    return _isin(e.kind, _DEBIT) | ((e.kind == "adjustment") & (e.amount > 0)) | ((e.kind == "reversal") & (e.amount < 0))
 
 
 def _argmax(arg: ir.Column, key: ir.Column, where=None) -> ir.Value:
@@ -116,8 +116,10 @@ def _among(column: ir.IntegerValue, values) -> ir.BooleanValue:
 def _int64(total) -> ir.IntegerValue:
     """A sum (of pence, or a count) as int64. DuckDB sums BIGINT into HUGEINT, which Parquet stores
     as DOUBLE (money is never a float), and Ibis drops a cast to the type it already believes the
-    sum has, so the sum goes through DECIMAL(38, 0) on its way back."""
-    return total.cast("decimal(38, 0)").cast("int64")
+    sum has, so the sum goes through DECIMAL(18, 0) on its way back: held in 64 bits, so the cast
+    back is cheap (through DECIMAL(38, 0), 128 bits, each person's lead debt cost 3 CPU s more at
+    45M debts). A sum of 10^18 pence or more stops the night with an error."""
+    return total.cast("decimal(18, 0)").cast("int64")
 
 
 ENTRY_COLUMNS = ("debt_id", "kind", "amount", "effective_date", "due_date", "method")
@@ -175,7 +177,8 @@ def _positions(s: ir.Table) -> ir.Table:
 
 
 def _days(later, earlier) -> ir.IntegerValue:
-    return later.delta(earlier, unit="day").cast("int64")
+    """Days from `earlier` to `later`, by subtracting dates (DuckDB's DATE_DIFF costs twice as much)."""
+    return (later - earlier).cast("int64")
 
 
 def state(debts: ir.Table, summary: ir.Table) -> ir.Table:
@@ -338,7 +341,7 @@ def _sums(t: ir.Table) -> ir.Table:
     def total(value, where=None):
         return _int64((value if where is None else ibis.cases((where, value), else_=zero)).sum())
 
-    priority = t.account_type.isin(sorted(PRIORITY_ACCOUNT_TYPES))
+    priority = _isin(t.account_type, sorted(PRIORITY_ACCOUNT_TYPES))
     return t.group_by("person_id").aggregate(
         debts=total(t._sign), person_arrears=total(t._sign * t.arrears), priority_arrears=total(t._sign * t.arrears, priority),
         **{f"owing_{a}": total(t._sign, (t.account_type == a) & (t.balance > 0)) for a in ACCOUNT_TYPES},
@@ -374,8 +377,8 @@ def _picture(t: ir.Table) -> ir.Table:
 
 
 def patched(base: ir.Table, patch: ir.Table) -> ir.Table:
-    """The rows of the debts `patch` moved, as they are now (base's columns, the person's picture as
-    in base), with what each debt was in base (BASE_COLUMNS; NULL for a debt new since base): the
+    """The rows of the debts `patch` moved, as they are now (base's columns; the person's picture
+    empty, as `pictures` works out each of these people's anew and `current` puts it in place), with what each debt was in base (BASE_COLUMNS; NULL for a debt new since base): the
     debts it carries from base with the patch added, and the new debts it carries a record for. A
     book writes these once a night (`current` reads them, and `pictures` works out the people's
     pictures from them).
@@ -386,7 +389,9 @@ def patched(base: ir.Table, patch: ir.Table) -> ir.Table:
     moved = j._b_debt_id.notnull()
     t = j.select(**_record(j),
                  **{c: ibis.cases((moved, summary[c].cast(base[c].type())), else_=j[c]) for c in SUMMARY_COLUMNS},
-                 _moved=moved, **{c: j[c] for c in ("arrears", "ongoing", *PERSON_COLUMNS)},
+                 _moved=moved, **{c: j[c] for c in ("arrears", "ongoing")},
+                 # Left empty (not read from base): each patched debt's person has a new picture.
+                 **{c: ibis.null(base[c].type()) for c in PERSON_COLUMNS},
                  **{f"base_{c}": j[c] for c in ("person_id", "account_type", "balance", "arrears")})
     t = t.filter(t.person_id.notnull())
     # Positions worked out again where the patch moved the row (the rest are base's own), as
@@ -424,7 +429,8 @@ def current(base: ir.Table, patch: ir.Table | None, people: ir.Table | None, now
     j = base.left_join(newer, base.person_id == newer._p_person_id)
     # A patched debt's person, in base and now, has a new picture (`pictures`), so only those people's
     # debts are looked for among the patched rows: the rest (most of the base) meet the anti join with
-    # a NULL key, which is not hashed (about 2 CPU s of the national night's decisions).
+    # a NULL key, which is not hashed (about 2 CPU s of the national night's decisions). Finding them
+    # by a list of each person's replaced debts, brought by the same join, was no faster.
     j = j.mutate(_maybe=ibis.cases((j._p_person_id.notnull(), j.debt_id), else_=ibis.null("int64")))
     ids = rows.select(_patched="debt_id")
     unpatched = j.anti_join(ids, j._maybe == ids._patched)
@@ -511,9 +517,23 @@ def _condition(t: ir.Table, c: rules.Condition) -> ir.BooleanValue:
         return col.notnull()
     return {
         "==": lambda: col == c.value, "!=": lambda: col != c.value, ">": lambda: col > c.value, ">=": lambda: col >= c.value,
-        "<": lambda: col < c.value, "<=": lambda: col <= c.value, "in": lambda: col.isin(list(c.value)),
-        "not_in": lambda: col.notin(list(c.value)),
+        "<": lambda: col < c.value, "<=": lambda: col <= c.value, "in": lambda: _isin(col, c.value),
+        "not_in": lambda: ~_isin(col, c.value),
     }[c.op]()
+
+
+def _isin(col: ir.Value, values) -> ir.BooleanValue:
+    """`col` is one of `values` (NULL when `col` is NULL, as IN is). Text as equalities joined by OR:
+    DuckDB works an equality out once per distinct value of a column read with a dictionary (a
+    recovery stage: one of a few), and an IN list once per row (a list of ten stages cost 1.5 CPU s
+    more at 45M debts)."""
+    values = list(values)
+    if not col.type().is_string() or not values:
+        return col.isin(values)
+    out = col == values[0]
+    for v in values[1:]:
+        out = out | (col == v)
+    return out
 
 
 def _on_service(c: rules.Condition, account_types: frozenset[str]) -> bool | None:
@@ -537,7 +557,7 @@ def _rule(t: ir.Table, r: rules.Rule, score, account_types: frozenset[str] | Non
         if account_types is not None and not account_types & set(r.account_types):
             return None
         if account_types is None or not account_types <= set(r.account_types):
-            parts.append(t.account_type.isin(list(r.account_types)))
+            parts.append(_isin(t.account_type, r.account_types))
     if r.min_score is not None:
         parts.append(score >= r.min_score)
     for c in r.when:
@@ -695,19 +715,33 @@ def run(debts, entries, held, vulnerable, contacts, on: dt.date, champion: rules
 
 
 def people(decisions: ir.Table, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.Table:
-    """Each person: their lead debt (among the debts with work, a workstream, the highest score,
-    then arrears; a person with no work at all is led by their highest-scoring debt), how many
-    debts, their arrears and total score. One aggregation with one arg-max over a ranking key (not
-    a sort of every debt); the lead's own decision is its row in `decisions` (see `leads`). On a
-    state kept in person order, each person's debts arrive together, which halves the cost."""
+    """Each person: their lead debt, how many debts, and their arrears. The lead is, among the debts
+    with work (a workstream), the highest score, then the most arrears, then the lowest debt id (a
+    person with no work at all is led by their highest-scoring debt), so the same decisions give
+    the same lead every night on every engine. One aggregation with one arg-max over a ranking key
+    (not a sort of every debt); the lead's own decision is its row in `decisions` (see `leads`). On
+    a state kept in person order, each person's debts arrive together, which halves the cost."""
     d = decisions
-    working = ibis.cases((busy(d, champion, challenger), 1), else_=0).cast("float64")
-    # busy first, then score, then arrears in pounds (capped, below the score's digits) as the tie-break.
-    key = working * 1e15 + (d.score + 1e6) * 1e6 + ibis.least(d.arrears, 99_999_900).cast("float64") / 100
-    d = d.mutate(_key=key)
-    return d.group_by("person_id").aggregate(
-        lead_debt_id=_argmax(d.debt_id, d._key), debts=d.count(), person_arrears=_int64(d.arrears.sum()), total_score=d.score.sum(),
-    )
+    d = d.mutate(_key=_lead_key(busy(d, champion, challenger), d.score, d.arrears, d.debt_id))
+    return d.group_by("person_id").aggregate(lead_debt_id=_argmax(d.debt_id, d._key), debts=d.count(),
+                                             person_arrears=_int64(d.arrears.sum()))
+
+
+_WORD = 2**64 - 1  # the ranking key's high word is multiplied by this: more than any low word
+
+
+def _lead_key(busy: ir.BooleanValue, score: ir.FloatingValue, arrears: ir.IntegerValue, debt_id: ir.IntegerValue) -> ir.Value:
+    """domain/prioritisation.lead_rank as one number: two words of at most 63 bits, the high one
+    (busy, score) times 2^64 - 1 plus the low one (arrears, debt id). Written with an unsigned
+    literal, the product is a 128-bit integer on DuckDB (HUGEINT) and a DECIMAL(38, 0) on Spark,
+    while Ibis takes it for int64 (it is only compared inside the arg-max, never kept). A key of
+    doubles (before) left ties to whichever thread saw a debt first: about 80 of 15M people's
+    leads changed from one run to the next."""
+    low, high = rules.LEAD_SCORE_RANGE
+    ids = 10**rules.LEAD_ID_DIGITS
+    top = ibis.cases((busy, 4 * 10**18), else_=0) + ((ibis.greatest(ibis.least(score, high), low) - low) * 1e6).floor().cast("int64")
+    bottom = ibis.least(ibis.greatest(arrears, 0), rules.LEAD_ARREARS_CAP) * ids + (ids - 1 - debt_id % ids)
+    return top * ibis.literal(_WORD, "uint64") + bottom
 
 
 def leads(persons: ir.Table, decisions: ir.Table) -> ir.Table:

@@ -18,6 +18,7 @@ floats: a score is an ordering, never money.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,6 +242,21 @@ def decide(policy: Policy, features: Mapping[str, Any]) -> Decision:
     rag, rag_rule, _ = first(policy.rags, "green")
     action, action_rule, overlaps = first(policy.actions, "no_action")
     return Decision(total, contributions, segment, segment_rule, rag, rag_rule, action, action_rule, tuple(overlaps))
+
+
+# A person's lead debt: the limits of the ranking (batch.people packs it into one 128-bit number).
+LEAD_SCORE_RANGE = (-1e9, 3.9e12)  # scores outside rank as the nearest end
+LEAD_ARREARS_CAP = 899_999_999  # pence: more arrears than this (£9M) rank equal
+LEAD_ID_DIGITS = 10  # ties of everything else go to the lowest debt id (its last ten digits)
+
+
+def lead_rank(busy: bool, score: float, arrears: int, debt_id: int) -> tuple[int, int, int, int]:
+    """How a person's lead debt is chosen: the largest rank among their debts leads. Work first (a
+    workstream), then the highest score (to a millionth), the most arrears, the lowest debt id: one
+    lead for the same decisions, whatever order the debts come in."""
+    low, high = LEAD_SCORE_RANGE
+    return (int(busy), math.floor((min(max(score, low), high) - low) * 1e6), min(max(arrears, 0), LEAD_ARREARS_CAP),
+            -(debt_id % 10**LEAD_ID_DIGITS))
 
 
 def challenger_share(person_id: int, seed: str, percent: int) -> bool:
