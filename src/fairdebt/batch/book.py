@@ -171,7 +171,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         figures["state"] = "folded"
         new_base = True
     else:
-        empty = batch.empty(con, "no_entries", ENTRY_TYPES)
+        empty = batch.empty(con, "no_entries", batch.ENTRY_TYPES)
         ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
         state = read(book / base)
         moves = batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed)
@@ -276,11 +276,8 @@ def debt_records(con, book: Path):
     return _records(con, con.read_parquet(str(book / kept["debts"])), _held_changes(book, kept))
 
 
-ENTRY_TYPES = {"debt_id": "int64", "kind": "string", "amount": "int64", "effective_date": "date", "due_date": "date", "method": "string"}
-
-
 def _entry_schema():
     """A ledger entry file's columns, as Arrow."""
     import ibis
 
-    return ibis.schema(ENTRY_TYPES).to_pyarrow()
+    return ibis.schema(batch.ENTRY_TYPES).to_pyarrow()

@@ -128,7 +128,9 @@ def _int64(total) -> ir.IntegerValue:
     return total.cast("decimal(18, 0)").cast("int64")
 
 
-ENTRY_COLUMNS = ("debt_id", "kind", "amount", "effective_date", "due_date", "method")
+# A ledger entry's columns and their types (Ibis).
+ENTRY_TYPES = {"debt_id": "int64", "kind": "string", "amount": "int64", "effective_date": "date", "due_date": "date", "method": "string"}
+ENTRY_COLUMNS = tuple(ENTRY_TYPES)
 _EPOCH = dt.date(1970, 1, 1)
 _CHARGE_KEY = 10**12  # the latest charge, and of several on one day the largest: days * 10^12 + pence
 
@@ -275,11 +277,11 @@ def tonight(debts: ir.Table, entries: ir.Table, since: dt.date, on: dt.date, new
 PATCH = ("debt_id", "record", *ATTRIBUTES, *SUMMARY_COLUMNS)  # record: 1 when the patch carries the debt's record
 
 
-def _as_patch(t: ir.Table, record: bool = False) -> ir.Table:
-    """A summary (debt_id and SUMMARY_COLUMNS) or debt records with empty summaries, as PATCH rows."""
-    attributes = {} if record else {"person_id": ibis.null("int64"), "account_type": ibis.null("string"), "tenure": ibis.null("string"),
-                                    "recovery_stage": ibis.null("string"), "stage_date": ibis.null("date")}
-    return t.mutate(record=ibis.literal(1 if record else 0, "int8"), **attributes).select(*PATCH)
+def _as_patch(t: ir.Table) -> ir.Table:
+    """A summary (debt_id and SUMMARY_COLUMNS) as PATCH rows that carry no record."""
+    attributes = {"person_id": ibis.null("int64"), "account_type": ibis.null("string"), "tenure": ibis.null("string"),
+                  "recovery_stage": ibis.null("string"), "stage_date": ibis.null("date")}
+    return t.mutate(record=ibis.literal(0, "int8"), **attributes).select(*PATCH)
 
 
 def _pay_key(date, amount) -> ir.IntegerValue:
@@ -396,30 +398,27 @@ def _picture(t: ir.Table) -> ir.Table:
 
 def patched(base: ir.Table, patch: ir.Table) -> ir.Table:
     """The rows of the debts `patch` moved, as they are now (base's columns; the person's picture
-    empty, as `pictures` works out each of these people's anew and `current` puts it in place), with what each debt was in base (BASE_COLUMNS; NULL for a debt new since base): the
-    debts it carries from base with the patch added, and the new debts it carries a record for. A
-    book writes these once a night (`current` reads them, and `pictures` works out the people's
+    empty, as `pictures` works out each of these people's anew and `current` puts it in place),
+    with what each debt was in base (BASE_COLUMNS; NULL for a debt new since base): the debts it
+    carries from base with the patch added, and the new debts it carries a record for. A book
+    writes these once a night (`current` reads them, and `pictures` works out the people's
     pictures from them).
 
     One RIGHT JOIN: the patch is the build side, and base's rows it does not hold are dropped as the
     scan meets them (a semi join and then an outer join cost the national book about a second more)."""
     j, summary = _summed(_joined(base, patch, how="right"))
-    moved = j._b_debt_id.notnull()
-    t = j.select(**_record(j),
-                 **{c: ibis.cases((moved, summary[c].cast(base[c].type())), else_=j[c]) for c in SUMMARY_COLUMNS},
-                 _moved=moved, **{c: j[c] for c in ("arrears", "ongoing")},
+    t = j.select(**_record(j), **{c: summary[c].cast(base[c].type()) for c in SUMMARY_COLUMNS},
                  # Left empty (not read from base): each patched debt's person has a new picture.
                  **{c: ibis.null(base[c].type()) for c in PERSON_COLUMNS},
                  **{f"base_{c}": j[c] for c in ("person_id", "account_type", "balance", "arrears")})
     t = t.filter(t.person_id.notnull())
-    # Positions worked out again where the patch moved the row (the rest are base's own), as
-    # `_positions` and `_per_debt` do: a debt with no entry counted has 0 owed and no sums.
-    counted = t._moved & t.first_date.notnull()
-    empty = t._moved & t.first_date.isnull()
+    # Positions worked out again, as `_positions` and `_per_debt` do: a debt with no entry counted
+    # has 0 owed and no sums.
+    counted = t.first_date.notnull()
     arrears = ibis.greatest(0, ibis.least(t.overdue - t.credits, t.balance))
-    t = t.mutate(arrears=ibis.cases((counted, arrears), (empty, 0), else_=t.arrears).cast(base.arrears.type()),
-                 ongoing=ibis.cases((counted, ibis.greatest(0, t.balance - arrears)), (empty, 0), else_=t.ongoing).cast(base.ongoing.type()),
-                 **{c: ibis.cases((empty, ibis.null(base[c].type())), else_=t[c]) for c in ("overdue", "credits", "payments_90d", "payments_365d")})
+    t = t.mutate(arrears=ibis.cases((counted, arrears), else_=0).cast(base.arrears.type()),
+                 ongoing=ibis.cases((counted, ibis.greatest(0, t.balance - arrears)), else_=0).cast(base.ongoing.type()),
+                 **{c: ibis.cases((counted, t[c]), else_=ibis.null(base[c].type())) for c in ("overdue", "credits", "payments_90d", "payments_365d")})
     return t.select(*base.columns, *BASE_COLUMNS)
 
 
