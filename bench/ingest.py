@@ -27,6 +27,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+import host  # noqa: E402  (bench/host.py)
+
 
 def make_extract(out: Path, rows: int, fmt: str) -> dict[str, Path]:
     from fairdebt.ingest import config
@@ -181,7 +183,7 @@ def main() -> int:
                   f"(end to end {r['rows_per_s']:,} rows/s); accepted {r['accepted']:,}; reload (all duplicates) {r['reload_seconds']}s\n"
                   f"           stages (s): {r['stages']}")
     record = {"bench": "ingest", "date": dt.datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count(),
-              "machine": platform.platform(), "format": args.format, "results": results}
+              "machine": platform.platform(), "host_loop_s": host.loop_seconds(), "format": args.format, "results": results}
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
     with open(ROOT / "bench" / "results" / "ingest.jsonl", "a") as fh:
         fh.write(json.dumps(record) + "\n")

@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import host  # noqa: E402  (bench/host.py)
 from fairdebt.batch import book  # noqa: E402
 from fairdebt.batch import prioritise as batch  # noqa: E402
 from fairdebt.domain import prioritisation as rules  # noqa: E402
@@ -200,7 +201,8 @@ def main() -> None:
     con.raw_sql(f"SET memory_limit = '{args.memory}'")
     policy = rules.Policy.from_dict(rules.hackney_example())
     figures: dict = {"bench": "prioritise", "date": dt.datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count(),
-                     "threads": args.threads, "machine": platform.platform(), "on": on.isoformat(), "limit": args.debts}
+                     "threads": args.threads, "machine": platform.platform(), "host_loop_s": host.loop_seconds(),
+                     "on": on.isoformat(), "limit": args.debts}
 
     if args.reuse and (work / "state.parquet").exists():
         figures.update(json.loads((work / "prepared.json").read_text()))
