@@ -11,12 +11,13 @@ import time
 
 
 def loop_seconds(n: int = 10_000_000) -> float:
-    """Seconds for one core to add up n integers in a plain Python loop (best of three)."""
+    """Seconds for one core to add up n integers in a plain Python loop at module level, as
+    `python -c` runs it (best of three). Inside a function the same loop runs about 2.5 times faster
+    (local variables), so the figure is kept the way the issue notes measured it."""
     best = float("inf")
+    code = compile("total = 0\nfor i in range(n):\n    total += i\n", "host-loop", "exec")
     for _ in range(3):
         started = time.perf_counter()
-        total = 0
-        for i in range(n):
-            total += i
+        exec(code, {"n": n})
         best = min(best, time.perf_counter() - started)
     return round(best, 2)
