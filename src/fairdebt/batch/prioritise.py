@@ -448,7 +448,9 @@ def current(base: ir.Table, patch: ir.Table | None, people: ir.Table | None, now
     # debts are looked for among the patched rows: the rest (most of the base) meet the anti join with
     # a NULL key, which is not hashed (about 2 CPU s of the national night's decisions). Finding them
     # by a list of each person's replaced debts, brought by the same join, was no faster.
-    j = j.mutate(_maybe=ibis.cases((j._p_person_id.notnull(), j.debt_id), else_=ibis.null("int64")))
+    # Told by a picture's column, not its key: the key is then not carried out of the join (a
+    # LEFT JOIN's every column costs about 0.45 CPU s at 45M rows).
+    j = j.mutate(_maybe=ibis.cases((j[f"_p_{PERSON_COLUMNS[0]}"].notnull(), j.debt_id), else_=ibis.null("int64")))
     ids = rows.select(_patched="debt_id")
     unpatched = j.anti_join(ids, j._maybe == ids._patched)
     return pictured(unpatched).union(pictured(rows.left_join(newer, rows.person_id == newer._p_person_id)))
