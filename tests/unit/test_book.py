@@ -182,6 +182,31 @@ def test_a_book_kept_without_per_person_sums_works_them_out_from_its_base(tmp_pa
     assert json.loads((tmp_path / "book.json").read_text())["persons"]
 
 
+def test_a_book_whose_base_has_no_derived_features_decides_the_same(tmp_path):
+    """A base written before the state kept batch.DERIVED: the night works them out, from the base's
+    rows and the patched ones, and decides as a full run does."""
+    records, history, later = _world(seed=11, nights=2)
+    _write(tmp_path / "debts.parquet", records, DEBTS)
+    (tmp_path / "incoming").mkdir()
+    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
+    book.night(tmp_path, START, POLICY)
+    kept = json.loads((tmp_path / "book.json").read_text())
+    base = pq.read_table(tmp_path / kept["state"])
+    assert set(batch.DERIVED) <= set(base.column_names)
+    pq.write_table(base.drop_columns(list(batch.DERIVED)), tmp_path / kept["state"])  # as an earlier fairdebt kept it
+    loaded = list(history)
+    for n, tonight in enumerate(later, start=1):
+        on = START + dt.timedelta(days=n)
+        tonight = tonight or [dict(debt_id=n, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+        _write(tmp_path / "incoming" / f"entries-{n}.parquet", tonight, ENTRIES)
+        loaded += tonight
+        book.night(tmp_path, on, POLICY)
+        state, decided = _folded(records, loaded, on)
+        assert _rows(tmp_path / "results" / on.isoformat() / "decisions.parquet") == decided, f"night {n}"
+        without = [{k: v for k, v in r.items() if k not in batch.DERIVED} for r in state]
+        assert _state_rows(tmp_path) in (state, without)  # with them again once a new base is written
+
+
 def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):
     with pytest.raises(book.BookError, match="debts.parquet"):
         book.night(tmp_path, START, POLICY)
