@@ -207,6 +207,39 @@ def test_a_book_whose_base_has_no_derived_features_decides_the_same(tmp_path):
         assert _state_rows(tmp_path) in (state, without)  # with them again once a new base is written
 
 
+@pytest.mark.parametrize("compact_at", [0.0, float("inf")])
+def test_each_step_is_planned_with_the_schema_its_file_has(tmp_path, monkeypatch, compact_at):
+    """A step is built before the file it reads is written, from the schema of the expression that
+    writes it (book._planned): that schema must be the one DuckDB reads back from the file."""
+    monkeypatch.setattr(book, "COMPACT_SHARE", compact_at)
+    planned = {}
+    plan = book._planned
+
+    def recording(con, path, expr):
+        table = plan(con, path, expr)
+        planned[path] = table.schema()
+        return table
+
+    monkeypatch.setattr(book, "_planned", recording)
+    records, history, later = _world(seed=13, nights=2)
+    _write(tmp_path / "debts.parquet", records, DEBTS)
+    (tmp_path / "incoming").mkdir()
+    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
+    book.night(tmp_path, START, POLICY)
+    for n, tonight in enumerate(later, start=1):
+        on = START + dt.timedelta(days=n)
+        tonight = tonight or [dict(debt_id=n, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+        _write(tmp_path / "incoming" / f"entries-{n}.parquet", tonight, ENTRIES)
+        book.night(tmp_path, on, POLICY)
+    con = batch.connect("duckdb")
+    checked = {p.name.split("-")[0] for p in planned if p.exists()}
+    assert {"decisions.parquet", "people.parquet", "state", "persons"} <= checked
+    assert ("now" in checked and "patch" in checked) == (compact_at == float("inf"))
+    for path, schema in planned.items():
+        if path.exists():  # a step's working file is gone once the night is committed
+            assert book._read(con, [path]).schema() == schema, path.name
+
+
 def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):
     with pytest.raises(book.BookError, match="debts.parquet"):
         book.night(tmp_path, START, POLICY)

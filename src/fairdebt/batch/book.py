@@ -37,8 +37,10 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import ibis
 from ibis import _
 
 from fairdebt.batch import prioritise as batch
@@ -67,13 +69,83 @@ def _files(directory: Path, pattern: str) -> list[str]:
 
 
 def _read(con, files: list[str]):
-    return con.read_parquet(files[0] if len(files) == 1 else files)
+    """Parquet files as one table. Its schema is asked of DuckDB as plain rows: Ibis's own
+    `read_parquet` asks through Arrow and makes a view, which only this connection sees."""
+    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    query = f"SELECT * FROM read_parquet([{listed}])"
+    described = con.con.execute(f"DESCRIBE {query}").fetchall()
+    return con.sql(query, schema={name: con.compiler.type_mapper.from_string(kind) for name, kind, *_ in described})
 
 
-def _copy(con, expr, path: Path, options: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    con.raw_sql(f"COPY ({con.compile(expr) if not isinstance(expr, str) else expr}) TO '{tmp}' ({options})")
-    os.replace(tmp, path)
+def _planned(con, path: Path, expr):
+    """The table a step will write to `path`, from the expression that writes it: nothing is read,
+    so the next step is built and compiled before the file exists."""
+    schema = ibis.schema({name: kind.copy(nullable=True) for name, kind in expr.schema().items()})
+    return con.sql("SELECT * FROM read_parquet('" + str(path).replace("'", "''") + "')", schema=schema)
+
+
+class _Steps:
+    """The night's SQL, run in order on a thread of its own while this one builds and compiles the
+    next step: Ibis takes about a second of Python a night to compile it, DuckDB lets go of the
+    GIL while it runs, and each step only needs the schema of the file before it (`_planned`).
+    Once the first step is queued, every query goes through here, so the connection is never used
+    by two threads at once."""
+
+    def __init__(self, con, started: float):
+        self.con, self.started = con, started
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fairdebt-night")
+        self.pending: list = []
+        self.ran: list[tuple[str, float, float]] = []  # (step, began, ended), perf_counter
+
+    def _submit(self, fn):
+        future = self.pool.submit(fn)
+        self.pending.append(future)
+        return future
+
+    def copy(self, expr, path: Path, options: str, step: str):
+        """Queue `expr` written to `path` (under a temporary name, renamed when whole); returns the
+        table it writes, planned."""
+        # Each column cast to the type Ibis gives it, so the file has the schema it was planned
+        # with: Ibis writes a small integer literal (a policy's arm, an empty record flag) as a bare
+        # number, which DuckDB takes for a 32-bit INTEGER. A cast to a column's own type costs nothing.
+        typed = ", ".join(f'CAST("{name}" AS {self.con.compiler.type_mapper.to_string(kind)}) AS "{name}"'
+                          for name, kind in expr.schema().items())
+        sql = f"COPY (SELECT {typed} FROM ({self.con.compile(expr)})) TO '{path.with_name(path.name + '.part')}' ({options})"
+
+        def run():
+            began = time.perf_counter()
+            self.con.con.execute(sql)
+            os.replace(path.with_name(path.name + ".part"), path)
+            self.ran.append((step, began, time.perf_counter()))
+
+        self._submit(run)
+        return _planned(self.con, path, expr)
+
+    def rows(self, expr) -> list[tuple]:
+        """What a small query returns, once every step queued before it has run."""
+        sql = self.con.compile(expr)
+        self.wait()  # a step that failed is the error to report, not what a query of its file then says
+        return self._submit(lambda: self.con.con.execute(sql).fetchall()).result()
+
+    def count(self, table) -> int:
+        return self.rows(table.count())[0][0]
+
+    def wait(self) -> None:
+        for future in self.pending:
+            future.result()  # a step's error is raised here
+
+    def close(self) -> None:
+        """Wait for whatever is queued (also when the night stops with an error: no step may still
+        be writing when the next night starts)."""
+        self.pool.shutdown(wait=True)
+
+    def seconds(self, steps) -> float:
+        """Seconds the given steps ran, together."""
+        return round(sum(end - began for step, began, end in self.ran if step in steps), 2)
+
+    def ended(self, steps) -> float:
+        """Seconds from the start of the night until the last of the given steps ended."""
+        return round(max((end for step, _, end in self.ran if step in steps), default=self.started) - self.started, 2)
 
 
 def _current(read, book: Path, base: str, patch: str | None, people: str | None, now: str | None):
@@ -122,7 +194,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     def read(path: Path):
         """A Parquet file of the night as a table, made once (each costs Ibis a query for its schema)."""
         if str(path) not in tables:
-            tables[str(path)] = con.read_parquet(str(path))
+            tables[str(path)] = _read(con, [path])
         return tables[str(path)]
 
     (book / "spill").mkdir(exist_ok=True)
@@ -152,90 +224,20 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     changed_files = [f for f in _files(book / CHANGES, "*.parquet") if f not in set(held_changes)]
     figures["entries_tonight"] = _count(con, _read(con, tonight_files)) if tonight_files else 0
     started = time.perf_counter()
-
-    # Tonight's debt records replace the ones they change.
-    changed = _records(con, None, changed_files)
-    debts = _records(con, read(debts_file), [*held_changes, *changed_files])
-    new_debts, debt_changes = debts_file.name, [Path(f).name for f in [*held_changes, *changed_files]]
-    tonight = _read(con, tonight_files).select(*batch.ENTRY_COLUMNS) if tonight_files else None
-
-    base, persons, patch, people, now = kept.get("state"), kept.get("persons"), kept.get("patch"), kept.get("people"), None
-    if since is None:
-        # The first night: the whole ledger folded, kept in person order.
-        if not tonight_files:
-            raise BookError(f"{book} has no ledger and no incoming entries: nothing to fold")
-        state = batch.state(debts, batch.ledger_summary(tonight, on)).order_by("person_id", "debt_id")
-        base, patch, people = f"state-{stamp}.parquet", None, None
-        _copy(con, state, book / base, STATE)
-        persons = f"persons-{stamp}.parquet"
-        _copy(con, batch.person_sums(read(book / base)), book / persons, STATE)
-        figures["state"] = "folded"
-        new_base = True
-    else:
-        empty = batch.empty(con, "no_entries", batch.ENTRY_TYPES)
-        ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
-        state = read(book / base)
-        moves = batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed)
-        earlier = read(book / patch) if patch else None
-        patch = f"patch-{stamp}.parquet"
-        # The first night since the base, tonight's patch is the patch; later, it is written first
-        # and added to the earlier one.
-        tonight_file = book / patch if earlier is None else book / f"tonight-{stamp}.parquet"
-        _copy(con, moves, tonight_file, STATE if earlier is None else WORKING)
-        moved = read(tonight_file)
-        figures["tonight_s"] = round(time.perf_counter() - started, 2)
-        if earlier is not None:
-            _copy(con, batch.combine(earlier, moved), book / patch, STATE)
-        since_base = read(book / patch)
-        if persons is None:
-            # A book kept before the per-person sums were: worked out once from its base.
-            persons = f"persons-{stamp}.parquet"
-            _copy(con, batch.person_sums(state), book / persons, STATE)
-        step = time.perf_counter()
-        now = f"now-{stamp}.parquet"
-        _copy(con, batch.patched(state, since_base), book / now, STATE)
-        figures["now_s"] = round(time.perf_counter() - step, 2)
-        step = time.perf_counter()
-        people = f"people-{stamp}.parquet"
-        _copy(con, batch.pictures(read(book / persons), read(book / now)), book / people, STATE)
-        figures["pictures_s"] = round(time.perf_counter() - step, 2)
-        figures["state"] = "advanced"
-        figures["debts_moved"] = _count(con, moved)
-        figures["debts_patched"] = _count(con, since_base)
-        new_base = figures["debts_patched"] > COMPACT_SHARE * _count(con, state)
-        if new_base:
-            # The patch added into a new base: still in person order, no sort.
-            compacted, sums = f"state-{stamp}.parquet", f"persons-{stamp}-new.parquet"
-            _copy(con, _current(read, book, base, patch, people, now), book / compacted, STATE)
-            # Each person's sums: the base's, or the new picture's where a patched debt moved them.
-            moved_people = read(book / people).select("person_id", *batch.PERSON_SUMS)
-            _copy(con, batch.newest(read(book / persons), moved_people).filter(_.debts > 0), book / sums, STATE)
-            base, persons, patch, people, now = compacted, sums, None, None, None
-            figures["state"] = "advanced and compacted"
-    if new_base and debt_changes:
-        # The debt records' changes folded into a new debts file with the new base.
-        new_debts, debt_changes = f"debts-{stamp}.parquet", []
-        _copy(con, debts, book / new_debts, KEPT)
-    figures["state_s"] = round(time.perf_counter() - started, 2)
-
-    started = time.perf_counter()
-    out = book / "results" / on.isoformat()
-    out.mkdir(parents=True, exist_ok=True)
-    held, vulnerable, contacts = batch.empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
-    current = _current(read, book, base, patch, people, now)
-    # The services in the book from one column of the base and the patch's records (asked of the
-    # whole state, it would be worked out twice).
-    services = read(book / base).select("account_type")
-    if patch:
-        services = services.union(read(book / patch).select("account_type").filter(_.account_type.notnull()))
-    account_types = [r[0] for r in _rows(con, services.distinct())]
-    decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent,
-                              account_types=account_types)
-    _copy(con, decisions, out / "decisions.parquet", WORKING)
-    written = read(out / "decisions.parquet")
-    _copy(con, batch.people(written, champion, challenger), out / "people.parquet", WORKING)
-    figures["nightly_s"] = round(time.perf_counter() - started, 2)
-    figures["debts"] = _count(con, written)
+    steps = _Steps(con, started)
+    try:
+        new_debts, debt_changes, base, persons, patch, people, now = _steps(
+            steps, read, book, kept, on, since, stamp, debts_file, held_files, tonight_files, held_changes, changed_files,
+            champion, challenger, seed, percent, figures)
+        steps.wait()
+    finally:
+        steps.close()
+    state_steps = ("state", "persons", "tonight", "patch", "now", "pictures")
+    figures["state_s"] = steps.ended(state_steps)
+    figures["nightly_s"] = round(steps.ended(("people",)) - figures["state_s"], 2)
+    figures.update({f"{step}_s": steps.seconds((step,)) for step in ("tonight", "now", "pictures", "compaction")
+                    if any(ran[0] == step for ran in steps.ran)})
+    figures["total_s"] = steps.ended({ran[0] for ran in steps.ran})  # with a compaction, after the decisions
 
     # The commit: one atomic rename. Then what it replaced is removed.
     commit = {"on": on.isoformat(), "state": base, "persons": persons, "patch": patch, "people": people, "now": now, "debts": new_debts,
@@ -252,15 +254,97 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         if Path(path).name not in debt_changes:
             os.remove(path)  # folded into the new debts file
     shutil.rmtree(book / "spill", ignore_errors=True)
-    figures["total_s"] = round(figures["state_s"] + figures["nightly_s"], 2)
     return figures
 
 
-def _records(con, debts, files: list[str]):
-    """`debts` (or nothing) with each file's debt records in turn replacing the ones they change: the
-    newest record of each debt."""
+def _steps(steps, read, book, kept, on, since, stamp, debts_file, held_files, tonight_files, held_changes, changed_files,
+           champion, challenger, seed, percent, figures):
+    """The night's work, queued on `steps` in order: the state brought forward, every debt and person
+    decided, and on a night that compacts, the new base. Every file that exists already is read
+    before the first step starts; the ones the night writes are planned from the expressions that
+    write them, so each step is built and compiled while DuckDB runs the one before."""
+    con = steps.con
+    # Tonight's debt records replace the ones they change.
+    changed = _records(read, None, changed_files)
+    debts = _records(read, read(debts_file), [*held_changes, *changed_files])
+    new_debts, debt_changes = debts_file.name, [Path(f).name for f in [*held_changes, *changed_files]]
+    tonight = _read(con, tonight_files).select(*batch.ENTRY_COLUMNS) if tonight_files else None
+    base, persons, patch, people, now = kept.get("state"), kept.get("persons"), kept.get("patch"), kept.get("people"), None
+    empty = batch.empty(con, "no_entries", batch.ENTRY_TYPES)
+    ledger = _read(con, held_files).select(*batch.ENTRY_COLUMNS) if held_files else empty
+    state = read(book / base) if base else None
+    earlier = read(book / patch) if patch else None
+    sums = read(book / persons) if persons else None
+    # The services in the book: the base's and those of every debt record changed since (a patched
+    # row carries one of those). Asked of files that exist, so it waits for no step.
+    services = [read(f).select("account_type") for f in [*held_changes, *changed_files]]
+    services.append(state.select("account_type") if state is not None else debts.select("account_type"))
+    account_types = sorted({r[0] for t in services for r in _rows(con, t.distinct())})
+
+    if since is None:
+        # The first night: the whole ledger folded, kept in person order.
+        if not tonight_files:
+            raise BookError(f"{book} has no ledger and no incoming entries: nothing to fold")
+        base = f"state-{stamp}.parquet"
+        current = steps.copy(batch.state(debts, batch.ledger_summary(tonight, on)).order_by("person_id", "debt_id"), book / base,
+                             STATE, "state")
+        persons = f"persons-{stamp}.parquet"
+        steps.copy(batch.person_sums(current), book / persons, STATE, "persons")
+        figures["state"] = "folded"
+    else:
+        moves = batch.tonight(debts, ledger, since, on, tonight if tonight is not None else empty, changed)
+        patch = f"patch-{stamp}.parquet"
+        # The first night since the base, tonight's patch is the patch; later, it is written first
+        # and added to the earlier one.
+        tonight_file = book / patch if earlier is None else book / f"tonight-{stamp}.parquet"
+        moved = steps.copy(moves, tonight_file, STATE if earlier is None else WORKING, "tonight")
+        since_base = moved if earlier is None else steps.copy(batch.combine(earlier, moved), book / patch, STATE, "patch")
+        if sums is None:
+            # A book kept before the per-person sums were: worked out once from its base.
+            persons = f"persons-{stamp}.parquet"
+            sums = steps.copy(batch.person_sums(state), book / persons, STATE, "persons")
+        now = f"now-{stamp}.parquet"
+        rows = steps.copy(batch.patched(state, since_base), book / now, STATE, "now")
+        people = f"people-{stamp}.parquet"
+        pictures = steps.copy(batch.pictures(sums, rows), book / people, STATE, "pictures")
+        current = batch.current(state, since_base, pictures, rows)
+        figures["state"] = "advanced"
+
+    out = book / "results" / on.isoformat()
+    out.mkdir(parents=True, exist_ok=True)
+    held, vulnerable, contacts = batch.empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
+    decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent,
+                              account_types=account_types)
+    written = steps.copy(decisions, out / "decisions.parquet", WORKING, "decisions")
+    steps.copy(batch.people(written, champion, challenger), out / "people.parquet", WORKING, "people")
+    figures["debts"] = steps.count(written)
+
+    new_base = since is None
+    if since is not None:
+        figures["debts_moved"] = steps.count(moved)
+        figures["debts_patched"] = steps.count(since_base)
+        new_base = figures["debts_patched"] > COMPACT_SHARE * steps.count(state)
+        if new_base:
+            # The patch added into a new base: still in person order, no sort. Each person's sums: the
+            # base's, or the new picture's where a patched debt moved them.
+            compacted, new_sums = f"state-{stamp}.parquet", f"persons-{stamp}-new.parquet"
+            steps.copy(current, book / compacted, STATE, "compaction")
+            moved_people = pictures.select("person_id", *batch.PERSON_SUMS)
+            steps.copy(batch.newest(sums, moved_people).filter(_.debts > 0), book / new_sums, STATE, "compaction")
+            base, persons, patch, people, now = compacted, new_sums, None, None, None
+            figures["state"] = "advanced and compacted"
+    if new_base and debt_changes:
+        # The debt records' changes folded into a new debts file with the new base.
+        new_debts, debt_changes = f"debts-{stamp}.parquet", []
+        steps.copy(debts, book / new_debts, KEPT, "compaction")
+    return new_debts, debt_changes, base, persons, patch, people, now
+
+
+def _records(read, debts, files: list[str]):
+    """`debts` (or nothing) with each file's debt records (`read`: a file as a table) in turn
+    replacing the ones they change: the newest record of each debt."""
     for f in files:
-        records = con.read_parquet(f).select("debt_id", *batch.ATTRIBUTES)
+        records = read(f).select("debt_id", *batch.ATTRIBUTES)
         debts = records if debts is None else batch.newest(debts, records, key="debt_id")
     return debts
 
@@ -274,7 +358,7 @@ def debt_records(con, book: Path):
     """The debt records a book holds: its debts file with the changes of the nights since."""
     book = Path(book)
     kept = json.loads((book / "book.json").read_text())
-    return _records(con, con.read_parquet(str(book / kept["debts"])), _held_changes(book, kept))
+    return _records(lambda f: _read(con, [f]), _read(con, [book / kept["debts"]]), _held_changes(book, kept))
 
 
 def _entry_schema():
