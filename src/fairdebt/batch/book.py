@@ -121,6 +121,11 @@ class _Steps:
         self._submit(run)
         return _planned(self.con, path, expr)
 
+    def query(self, expr):
+        """Queue a small query; its rows are the future's result."""
+        sql = self.con.compile(expr)
+        return self._submit(lambda: self.con.con.execute(sql).fetchall())
+
     def rows(self, expr) -> list[tuple]:
         """What a small query returns, once every step queued before it has run."""
         sql = self.con.compile(expr)
@@ -204,7 +209,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
     figures: dict = {"on": on.isoformat(), "since": since.isoformat() if since else None}
     held_files = [str(book / "ledger" / name) for name in kept.get("ledger", [])]
     for path in _files(book / "incoming", "debts*.parquet"):
-        twice = [r[0] for r in _rows(con, con.read_parquet(path).group_by("debt_id").aggregate(n=_.count()).filter(_.n > 1)
+        twice = [r[0] for r in _rows(con, _read(con, [path]).group_by("debt_id").aggregate(n=_.count()).filter(_.n > 1)
                                      .select("debt_id").limit(5))]
         if twice:
             # A record replaces the one before it, and a file's rows have no order to choose by.
@@ -276,10 +281,11 @@ def _steps(steps, read, book, kept, on, since, stamp, debts_file, held_files, to
     earlier = read(book / patch) if patch else None
     sums = read(book / persons) if persons else None
     # The services in the book: the base's and those of every debt record changed since (a patched
-    # row carries one of those). Asked of files that exist, so it waits for no step.
+    # row carries one of those). Asked of files that exist, queued behind the first step and read
+    # only when the decisions are built.
     services = [read(f).select("account_type") for f in [*held_changes, *changed_files]]
     services.append(state.select("account_type") if state is not None else debts.select("account_type"))
-    account_types = sorted({r[0] for t in services for r in _rows(con, t.distinct())})
+    services = services[0] if len(services) == 1 else ibis.union(*services)
 
     if since is None:
         # The first night: the whole ledger folded, kept in person order.
@@ -289,6 +295,7 @@ def _steps(steps, read, book, kept, on, since, stamp, debts_file, held_files, to
         current = steps.copy(batch.state(debts, batch.ledger_summary(tonight, on)).order_by("person_id", "debt_id"), book / base,
                              STATE, "state")
         persons = f"persons-{stamp}.parquet"
+        account_types = steps.query(services.distinct())
         steps.copy(batch.person_sums(current), book / persons, STATE, "persons")
         figures["state"] = "folded"
     else:
@@ -298,6 +305,7 @@ def _steps(steps, read, book, kept, on, since, stamp, debts_file, held_files, to
         # and added to the earlier one.
         tonight_file = book / patch if earlier is None else book / f"tonight-{stamp}.parquet"
         moved = steps.copy(moves, tonight_file, STATE if earlier is None else WORKING, "tonight")
+        account_types = steps.query(services.distinct())
         since_base = moved if earlier is None else steps.copy(batch.combine(earlier, moved), book / patch, STATE, "patch")
         if sums is None:
             # A book kept before the per-person sums were: worked out once from its base.
@@ -314,7 +322,7 @@ def _steps(steps, read, book, kept, on, since, stamp, debts_file, held_files, to
     out.mkdir(parents=True, exist_ok=True)
     held, vulnerable, contacts = batch.empty_inputs(con)  # holds, vulnerability and contacts come from the app's database
     decisions = batch.nightly(current, held, vulnerable, contacts, on, champion, challenger, seed=seed, percent=percent,
-                              account_types=account_types)
+                              account_types=sorted(r[0] for r in account_types.result()))
     written = steps.copy(decisions, out / "decisions.parquet", WORKING, "decisions")
     steps.copy(batch.people(written, champion, challenger), out / "people.parquet", WORKING, "people")
     figures["debts"] = steps.count(written)
