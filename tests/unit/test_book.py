@@ -74,6 +74,21 @@ def _state_rows(directory):
     return sorted(current.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
 
 
+def _first_night(directory, records, history):
+    """A book's debt records and ledger written, and its first night run (the ledger folded)."""
+    _write(directory / "debts.parquet", records, DEBTS)
+    (directory / "incoming").mkdir()
+    _write(directory / "incoming" / "entries-history.parquet", history, ENTRIES)
+    return book.night(directory, START, POLICY)
+
+
+def _some_entries(n, tonight):
+    """Night n's entries, or one payment on debt n when the world made none (a night with nothing moved
+    tests nothing)."""
+    on = START + dt.timedelta(days=n)
+    return on, tonight or [dict(debt_id=n, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+
+
 def _kept_files(directory):
     return {p.name for pattern in book.NIGHT_FILES for p in directory.glob(pattern)}
 
@@ -127,12 +142,8 @@ def test_night_after_night_the_kept_state_is_the_whole_ledger_folded(tmp_path, m
 
 def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
     records, history, later = _world(seed=3, nights=2)
-    _write(tmp_path / "debts.parquet", records, DEBTS)
-    (tmp_path / "incoming").mkdir()
-    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
-    book.night(tmp_path, START, POLICY)
-    on = START + dt.timedelta(days=1)
-    tonight = later[0] or [dict(debt_id=1, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+    _first_night(tmp_path, records, history)
+    on, tonight = _some_entries(1, later[0])
     _write(tmp_path / "incoming" / "entries-1.parquet", tonight, ENTRIES)
     records = [dict(records[0], recovery_stage="summons", stage_date=on), *records[1:]]
     _write(tmp_path / "incoming" / "debts-1.parquet", records[:1], DEBTS)
@@ -161,10 +172,7 @@ def test_a_night_that_stops_part_way_is_run_again(tmp_path, monkeypatch):
 
 def test_a_book_kept_without_per_person_sums_works_them_out_from_its_base(tmp_path):
     records, history, later = _world(seed=5, nights=2)
-    _write(tmp_path / "debts.parquet", records, DEBTS)
-    (tmp_path / "incoming").mkdir()
-    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
-    book.night(tmp_path, START, POLICY)
+    _first_night(tmp_path, records, history)
     kept = json.loads((tmp_path / "book.json").read_text())
     sums = sorted(pq.read_table(tmp_path / kept["persons"]).to_pylist(), key=lambda r: r["person_id"])
     con = batch.connect("duckdb")
@@ -173,8 +181,7 @@ def test_a_book_kept_without_per_person_sums_works_them_out_from_its_base(tmp_pa
     assert sum(r["debts"] for r in sums) == len(records)
     (tmp_path / kept.pop("persons")).unlink()  # as an earlier fairdebt kept it
     (tmp_path / "book.json").write_text(json.dumps(kept))
-    on = START + dt.timedelta(days=1)
-    tonight = later[0] or [dict(debt_id=1, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+    on, tonight = _some_entries(1, later[0])
     _write(tmp_path / "incoming" / "entries-1.parquet", tonight, ENTRIES)
     book.night(tmp_path, on, POLICY)
     state, decided = _folded(records, history + tonight, on)
@@ -186,18 +193,14 @@ def test_a_book_whose_base_has_no_derived_features_decides_the_same(tmp_path):
     """A base written before the state kept batch.DERIVED: the night works them out, from the base's
     rows and the patched ones, and decides as a full run does."""
     records, history, later = _world(seed=11, nights=2)
-    _write(tmp_path / "debts.parquet", records, DEBTS)
-    (tmp_path / "incoming").mkdir()
-    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
-    book.night(tmp_path, START, POLICY)
+    _first_night(tmp_path, records, history)
     kept = json.loads((tmp_path / "book.json").read_text())
     base = pq.read_table(tmp_path / kept["state"])
     assert set(batch.DERIVED) <= set(base.column_names)
     pq.write_table(base.drop_columns(list(batch.DERIVED)), tmp_path / kept["state"])  # as an earlier fairdebt kept it
     loaded = list(history)
     for n, tonight in enumerate(later, start=1):
-        on = START + dt.timedelta(days=n)
-        tonight = tonight or [dict(debt_id=n, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+        on, tonight = _some_entries(n, tonight)
         _write(tmp_path / "incoming" / f"entries-{n}.parquet", tonight, ENTRIES)
         loaded += tonight
         book.night(tmp_path, on, POLICY)
@@ -222,13 +225,9 @@ def test_each_step_is_planned_with_the_schema_its_file_has(tmp_path, monkeypatch
 
     monkeypatch.setattr(book, "_planned", recording)
     records, history, later = _world(seed=13, nights=2)
-    _write(tmp_path / "debts.parquet", records, DEBTS)
-    (tmp_path / "incoming").mkdir()
-    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
-    book.night(tmp_path, START, POLICY)
+    _first_night(tmp_path, records, history)
     for n, tonight in enumerate(later, start=1):
-        on = START + dt.timedelta(days=n)
-        tonight = tonight or [dict(debt_id=n, kind="payment", amount=-500, effective_date=on, due_date=None, method="")]
+        on, tonight = _some_entries(n, tonight)
         _write(tmp_path / "incoming" / f"entries-{n}.parquet", tonight, ENTRIES)
         book.night(tmp_path, on, POLICY)
     con = batch.connect("duckdb")
@@ -244,10 +243,7 @@ def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):
     with pytest.raises(book.BookError, match="debts.parquet"):
         book.night(tmp_path, START, POLICY)
     records, history, _ = _world(nights=0)
-    _write(tmp_path / "debts.parquet", records, DEBTS)
-    (tmp_path / "incoming").mkdir()
-    _write(tmp_path / "incoming" / "entries-history.parquet", history, ENTRIES)
-    book.night(tmp_path, START, POLICY)
+    _first_night(tmp_path, records, history)
     with pytest.raises(book.BookError, match="forward only"):
         book.night(tmp_path, START - dt.timedelta(days=1), POLICY)
     # A debt twice in one night's records: which is newer cannot be told, so nothing is taken.
