@@ -26,8 +26,9 @@ its own (a patch, added to the patch of the nights before). The rows of the patc
 then written as they are now (batch.patched: every column of those rows only), and the pictures of
 the people they moved are worked out from those rows alone, by differences from the base's
 per-person sums (batch.pictures). The nightly decisions read the base with those rows and the
-pictures in place (batch.current). When the patch comes to a quarter of the base, the night writes
-a new base and its per-person sums instead (compaction).
+pictures in place (batch.current). When the patch comes to a quarter of the base, the night then
+writes that state as a new base, with its per-person sums (compaction). The steps run in order on a
+thread of their own while the next one is built and compiled (`_Steps`).
 """
 
 from __future__ import annotations
