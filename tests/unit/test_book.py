@@ -239,6 +239,20 @@ def test_each_step_is_planned_with_the_schema_its_file_has(tmp_path, monkeypatch
             assert book._read(con, [path]).schema() == schema, path.name
 
 
+def test_a_book_in_a_directory_with_a_quote_in_its_name(tmp_path):
+    """The book's paths go into DuckDB's SQL as string literals: a quote in a name is doubled."""
+    directory = tmp_path / "o'brien's book"
+    directory.mkdir()
+    records, history, later = _world(seed=17, nights=1)
+    assert _first_night(directory, records, history)["state"] == "folded"
+    on, tonight = _some_entries(1, later[0])
+    _write(directory / "incoming" / "entries-1.parquet", tonight, ENTRIES)
+    book.night(directory, on, POLICY)
+    state, decided = _folded(records, history + tonight, on)
+    assert _state_rows(directory) == state
+    assert _rows(directory / "results" / on.isoformat() / "decisions.parquet") == decided
+
+
 def test_a_book_without_debts_or_going_backwards_says_what_to_do(tmp_path):
     with pytest.raises(book.BookError, match="debts.parquet"):
         book.night(tmp_path, START, POLICY)

@@ -69,10 +69,15 @@ def _files(directory: Path, pattern: str) -> list[str]:
     return sorted(str(p) for p in directory.glob(pattern))
 
 
+def _text(path) -> str:
+    """A path as an SQL string literal (a quote in a directory's name doubled, not ending the string)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _read(con, files: list[str]):
     """Parquet files as one table. Its schema is asked of DuckDB as plain rows: Ibis's own
     `read_parquet` asks through Arrow and makes a view, which only this connection sees."""
-    listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    listed = ", ".join(_text(f) for f in files)
     query = f"SELECT * FROM read_parquet([{listed}])"
     described = con.con.execute(f"DESCRIBE {query}").fetchall()
     return con.sql(query, schema={name: con.compiler.type_mapper.from_string(kind) for name, kind, *_ in described})
@@ -82,7 +87,7 @@ def _planned(con, path: Path, expr):
     """The table a step will write to `path`, from the expression that writes it: nothing is read,
     so the next step is built and compiled before the file exists."""
     schema = ibis.schema({name: kind.copy(nullable=True) for name, kind in expr.schema().items()})
-    return con.sql("SELECT * FROM read_parquet('" + str(path).replace("'", "''") + "')", schema=schema)
+    return con.sql(f"SELECT * FROM read_parquet({_text(path)})", schema=schema)
 
 
 class _Steps:
@@ -111,12 +116,13 @@ class _Steps:
         # number, which DuckDB takes for a 32-bit INTEGER. A cast to a column's own type costs nothing.
         typed = ", ".join(f'CAST("{name}" AS {self.con.compiler.type_mapper.to_string(kind)}) AS "{name}"'
                           for name, kind in expr.schema().items())
-        sql = f"COPY (SELECT {typed} FROM ({self.con.compile(expr)})) TO '{path.with_name(path.name + '.part')}' ({options})"
+        part = path.with_name(path.name + ".part")
+        sql = f"COPY (SELECT {typed} FROM ({self.con.compile(expr)})) TO {_text(part)} ({options})"
 
         def run():
             began = time.perf_counter()
             self.con.con.execute(sql)
-            os.replace(path.with_name(path.name + ".part"), path)
+            os.replace(part, path)
             self.ran.append((step, began, time.perf_counter()))
 
         self._submit(run)
@@ -129,9 +135,8 @@ class _Steps:
 
     def rows(self, expr) -> list[tuple]:
         """What a small query returns, once every step queued before it has run."""
-        sql = self.con.compile(expr)
         self.wait()  # a step that failed is the error to report, not what a query of its file then says
-        return self._submit(lambda: self.con.con.execute(sql).fetchall()).result()
+        return self.query(expr).result()
 
     def count(self, table) -> int:
         return self.rows(table.count())[0][0]
@@ -204,7 +209,7 @@ def night(book: Path, on: dt.date, champion: rules.Policy, challenger: rules.Pol
         return tables[str(path)]
 
     (book / "spill").mkdir(exist_ok=True)
-    con.raw_sql(f"SET temp_directory = '{book / 'spill'}'")
+    con.raw_sql(f"SET temp_directory = {_text(book / 'spill')}")
     if memory:
         con.raw_sql(f"SET memory_limit = '{memory}'")
     figures: dict = {"on": on.isoformat(), "since": since.isoformat() if since else None}
