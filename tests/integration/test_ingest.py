@@ -336,3 +336,26 @@ def test_a_large_load_rebuilds_the_ledgers_keys_exactly(extract, monkeypatch):
     # A second load of the same file, also on the bulk path, adds nothing.
     again = services.ingest_file("council_tax.transactions", extract("council_tax.transactions", TRANSACTIONS))
     assert (again.accepted, again.duplicates) == (0, 5)
+
+
+def test_a_load_that_grows_a_table_by_a_tenth_has_it_analysed(extract):
+    """PostgreSQL plans the balance refresh after a load by the tables' statistics: a table never
+    analysed, or grown by a tenth or more, is analysed as soon as the load commits."""
+    from fairdebt.ingest import loader
+
+    if connection.vendor != "postgresql":
+        assert loader.analyse_if_grown("accounts_debt", 100) is False  # SQLite: nothing to do
+        return
+
+    def counted():
+        with connection.cursor() as cur:
+            cur.execute("SELECT reltuples FROM pg_class WHERE oid = 'accounts_debt'::regclass")
+            return cur.fetchone()[0]
+
+    load_council(extract)
+    assert counted() == 2  # analysed after the debts extract loaded (emptied between tests: never analysed)
+    debts = [dict(debt_ref=f"X{i}", account_ref="CT2", description="Council tax") for i in range(18)]
+    services.ingest_file("council_tax.debts", extract("council_tax.debts", debts, "more.csv"))
+    assert counted() == 20
+    assert loader.analyse_if_grown("accounts_debt", 1) is False  # a twentieth: left to autovacuum
+    assert loader.analyse_if_grown("accounts_debt", 2) is True

@@ -118,6 +118,9 @@ class bulk_indexes:
             # ALTER TABLE refuses to run with deferred checks pending (other tables' keys, if any).
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            # One parallel worker beside this backend: the four ledger indexes of 1M rows took 1.6 s,
+            # against 2.1 s with none and 1.9 s with PostgreSQL's default two (2 cores).
+            cur.execute("SET LOCAL max_parallel_maintenance_workers = 1")
             for kind, name, definition in self.saved:
                 if kind == "constraint":
                     cur.execute(f'ALTER TABLE {self.table} ADD CONSTRAINT "{name}" {definition}')
@@ -125,6 +128,22 @@ class bulk_indexes:
                     cur.execute(definition)
             cur.execute("SET CONSTRAINTS ALL DEFERRED")
         return False
+
+
+def analyse_if_grown(table: str, rows: int) -> bool:
+    """PostgreSQL: ANALYZE `table` now if a committed load added at least a tenth of its rows
+    (autovacuum's own threshold) or it was never analysed, instead of within the minute autovacuum
+    may take. The balance refresh straight after a load plans its joins by these statistics: with
+    none, it guessed 200 debts and looked 100,000 up one at a time. Returns whether it analysed."""
+    if not is_postgres() or rows <= 0:
+        return False
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        known = float(cur.fetchone()[0])
+        if known >= 0 and rows < 0.1 * known:
+            return False
+        cur.execute(f"ANALYZE {table}")
+    return True
 
 
 def _encoded_chunks(df: pl.DataFrame):

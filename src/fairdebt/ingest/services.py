@@ -50,7 +50,7 @@ class Result:
     duplicates: int
     rejected: int
     seconds: float = 0.0  # read, validate and load (committed)
-    refresh_seconds: float = 0.0  # then refreshing the cached balances of the accounts touched
+    refresh_seconds: float = 0.0  # then analysing a table the load grew much, and refreshing the touched accounts' cached balances
     touched_accounts: list | None = None
     timings: dict | None = None  # seconds per stage, for benchmarks and slow-load diagnosis
 
@@ -95,9 +95,11 @@ def ingest_file(source_name: str, path: str | Path, *, loaded_by: str = "", prog
     loaded = timezone.now()
     result.seconds = (loaded - started).total_seconds()
     # Cached balances are refreshed after the commit: a cache, re-derived nightly and checked by check_ledger.
+    if result.accepted:
+        loader.analyse_if_grown(_TABLES[source.feed], result.accepted)
     if result.touched_accounts:
         positions.refresh(loader.today(), result.touched_accounts)
-        result.refresh_seconds = (timezone.now() - loaded).total_seconds()
+    result.refresh_seconds = (timezone.now() - loaded).total_seconds()
     return result
 
 
@@ -477,6 +479,8 @@ def _transaction_lookups(source, refs: pl.DataFrame) -> tuple[pl.DataFrame, pl.D
     return debts, existing, known
 
 
+# The table each feed mainly grows (analysed after a large load).
+_TABLES = {"accounts": "accounts_account", "debts": "accounts_debt", "transactions": "accounts_ledgerentry"}
 _LOADERS = {"accounts": _load_accounts, "debts": _load_debts, "transactions": _load_transactions}
 
 
