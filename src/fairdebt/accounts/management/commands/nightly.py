@@ -17,8 +17,11 @@ class Command(BaseCommand):
     def handle(self, on=None, **opts):
         on = on or timezone.localdate()
         started = time.perf_counter()
-        positions.refresh(on)
-        self.stdout.write(f"Balances, arrears and ongoing liability refreshed as at {on} in {time.perf_counter() - started:.1f}s.")
+        written = positions.refresh(on)
+        self.stdout.write(
+            f"Balances, arrears and ongoing liability refreshed as at {on} in {time.perf_counter() - started:.1f}s "
+            f"({written['debts']:,} debts and {written['accounts']:,} accounts changed)."
+        )
         from fairdebt.holds import services as holds
 
         deaths = holds.sync_deceased(on)
