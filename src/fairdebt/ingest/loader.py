@@ -119,7 +119,8 @@ class bulk_indexes:
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
             # One parallel worker beside this backend: the four ledger indexes of 1M rows took 1.6 s,
-            # against 2.1 s with none and 1.9 s with PostgreSQL's default two (2 cores).
+            # against 2.1 s with none and 1.9 s with PostgreSQL's default two (2 cores; one
+            # measurement, and this host's noise is about as large).
             cur.execute("SET LOCAL max_parallel_maintenance_workers = 1")
             for kind, name, definition in self.saved:
                 if kind == "constraint":
