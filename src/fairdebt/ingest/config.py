@@ -104,7 +104,10 @@ def _load(paths: tuple[Path, ...]) -> dict[str, Source]:
     for path in paths:
         if path.exists():
             with path.open("rb") as fh:
-                merged.update(tomllib.load(fh).get("sources", {}))
+                try:
+                    merged.update(tomllib.load(fh).get("sources", {}))
+                except tomllib.TOMLDecodeError as exc:
+                    raise SourceConfigError(f"{path} is not valid TOML ({exc}). Correct it (docs/ingest.md shows a layout) and run again.") from None
     return {name: _parse(name, raw) for name, raw in merged.items()}
 
 
