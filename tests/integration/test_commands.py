@@ -104,3 +104,25 @@ def test_nightly_refreshes_balances_sends_prioritises_and_allocates(resident, ca
     # The next day every cached position's date moves, so every debt is written again.
     tomorrow = today + dt.timedelta(days=1)
     assert f"({Debt.objects.count()} debts and" in _run(capsys, "nightly", on=tomorrow)
+
+
+def test_check_ledger_names_each_problem_and_what_to_do(resident, capsys, today):
+    assert f"cached positions as at {today} match the entries" in _run(capsys, "check_ledger", "--on", today.isoformat())
+    debt = Debt.objects.get(debt_ref="CT1-25")
+    Debt.objects.filter(id=debt.id).update(balance_pence=5)
+    with pytest.raises(CommandError) as stale:
+        call_command("check_ledger", "--on", today.isoformat())
+    assert "debt CT1-25: cached balance 5" in str(stale.value) and "run `fairdebt nightly`" in str(stale.value)
+    assert "not written by `fairdebt ingest`" not in str(stale.value)
+    _run(capsys, "nightly", on=today)
+    # Rows the loader would never write: an entry on no debt, and a reversal that does not negate its original.
+    original = LedgerEntry.objects.get(source_key="T2")
+    LedgerEntry.objects.create(debt_id=10**9, kind="charge", amount_pence=100, effective_date=today, posting_date=today,
+                               source_system="council_tax", source_key="ORPHAN")
+    LedgerEntry.objects.create(debt=original.debt, kind="reversal", amount_pence=-1, effective_date=today, posting_date=today,
+                               reverses=original, source_system="council_tax", source_key="HALF-REVERSAL")
+    with pytest.raises(CommandError) as broken:
+        call_command("check_ledger", "--on", today.isoformat())
+    text = str(broken.value)
+    assert "1 ledger entries point at no debt" in text and "1 reversals do not exactly negate an entry on the same debt" in text
+    assert "not written by `fairdebt ingest`" in text

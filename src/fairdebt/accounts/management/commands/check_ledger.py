@@ -29,8 +29,14 @@ class Command(BaseCommand):
             problems.append(f"{orphans} ledger entries point at no debt")
         if bad_reversals:
             problems.append(f"{bad_reversals} reversals do not exactly negate an entry on the same debt")
-        on = on or timezone.localdate()
-        problems += positions.stale(on)
         if problems:
-            raise CommandError("The ledger check failed:\n  " + "\n  ".join(problems[:50]) + "\nRun `fairdebt nightly` to refresh cached balances.")
+            # The loader proves both before it writes: something else wrote these rows.
+            problems.append("these entries were not written by `fairdebt ingest`: find what wrote them before anything is sent from them")
+        on = on or timezone.localdate()
+        stale = positions.stale(on)
+        problems += stale
+        if stale:
+            problems.append("run `fairdebt nightly` (or `fairdebt nightly --on DATE`) to refresh the cached balances")
+        if problems:
+            raise CommandError("The ledger check failed:\n  " + "\n  ".join(problems[:50]))
         self.stdout.write(f"Ledger checked: every entry has its debt; cached positions as at {on} match the entries.")
