@@ -32,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc} Nothing was loaded.", returncode=2)
 
     def _one(self, source, file):
-        bar = _Progress(self.stderr) if sys.stderr.isatty() else None
+        bar = _Progress() if sys.stderr.isatty() else None
         started = time.perf_counter()
         result = services.ingest_file(source, file, loaded_by="cli", progress=bar)
         if bar:
@@ -58,14 +58,14 @@ class Command(BaseCommand):
 
 
 class _Progress:
-    """A progress bar on a terminal; silent in logs and CI."""
+    """A progress bar on a terminal; silent in logs and CI. Drawn on sys.stderr itself: the command's
+    wrapped stderr ends every write with a new line, which would break the bar's redraws."""
 
-    def __init__(self, stream):
+    def __init__(self):
         from tqdm import tqdm
 
         self._tqdm = tqdm
         self.bar = None
-        self.stream = stream
 
     def __call__(self, stage, n):
         if stage == "read":
