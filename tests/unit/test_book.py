@@ -70,7 +70,7 @@ def _state_rows(directory):
     """The state as the book keeps it: the base, with the patched rows and the people's pictures since."""
     kept = json.loads((directory / "book.json").read_text())
     con = batch.connect("duckdb")
-    current = book._current(lambda path: con.read_parquet(str(path)), directory, kept["state"], kept["patch"], kept["people"], kept["now"])
+    current = batch.current(*(con.read_parquet(str(directory / kept[k])) if kept[k] else None for k in ("state", "patch", "people", "now")))
     return sorted(current.to_pyarrow().to_pylist(), key=lambda r: r["debt_id"])
 
 

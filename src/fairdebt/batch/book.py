@@ -159,11 +159,6 @@ class _Steps:
         return round(max((end for step, _, end in self.ran if step in steps), default=self.started) - self.started, 2)
 
 
-def _current(read, book: Path, base: str, patch: str | None, people: str | None, now: str | None):
-    """The state as the book keeps it: the base with the patched rows and the people's pictures in place."""
-    return batch.current(*(read(book / name) if name else None for name in (base, patch, people, now)))
-
-
 def _rows(con, expr) -> list[tuple]:
     """What a small query returns, as tuples: straight from DuckDB (Ibis's own results go through
     pandas, whose import alone took half a second of the night)."""
