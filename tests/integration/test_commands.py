@@ -28,8 +28,7 @@ def _run(capsys, *args, **options) -> str:
 
 
 def _load_bad_rows(extract, capsys) -> str:
-    out = _run(capsys, "ingest", "council_tax.transactions", str(extract("council_tax.transactions", BAD, "payments.csv")))
-    return out
+    return _run(capsys, "ingest", "council_tax.transactions", str(extract("council_tax.transactions", BAD, "payments.csv")))
 
 
 def test_ingest_says_what_it_loaded_and_where_the_rejected_rows_are(resident, extract, capsys):

@@ -66,10 +66,11 @@ class bulk_indexes:
         if self.rows < BULK_MIN_ROWS:
             return False
         if is_postgres():
-            cur.execute("SELECT GREATEST(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", [self.table])
+            size = max(_reltuples(cur, self.table), 0)
         else:
             cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.table}")  # ids only grow: a cheap size bound
-        return self.rows >= 0.5 * float(cur.fetchone()[0])
+            size = float(cur.fetchone()[0])
+        return self.rows >= 0.5 * size
 
     def __enter__(self):
         with connection.cursor() as cur:
@@ -131,6 +132,12 @@ class bulk_indexes:
         return False
 
 
+def _reltuples(cur, table: str) -> float:
+    """PostgreSQL's estimate of a table's rows (-1: never analysed or vacuumed, so unknown)."""
+    cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+    return float(cur.fetchone()[0])
+
+
 def analyse_if_grown(table: str, rows: int) -> bool:
     """PostgreSQL: ANALYZE `table` now if a committed load added at least a tenth of its rows
     (autovacuum's own threshold) or it was never analysed, instead of within the minute autovacuum
@@ -139,8 +146,7 @@ def analyse_if_grown(table: str, rows: int) -> bool:
     if not is_postgres() or rows <= 0:
         return False
     with connection.cursor() as cur:
-        cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-        known = float(cur.fetchone()[0])
+        known = _reltuples(cur, table)
         if known >= 0 and rows < 0.1 * known:
             return False
         cur.execute(f"ANALYZE {table}")
