@@ -28,6 +28,7 @@ import ibis.expr.types as ir
 from ibis import _
 
 from fairdebt.domain import prioritisation as rules
+from fairdebt.domain import standing
 from fairdebt.domain.vocabulary import ACCOUNT_TYPES, PRIORITY_ACCOUNT_TYPES
 
 ENGINE_ENV = "FAIRDEBT_BATCH_ENGINE"
@@ -521,9 +522,11 @@ def features(debts: ir.Table, summary: ir.Table, held: ir.Table, vulnerable: ir.
     return features_from_state(state(debts, summary), held, vulnerable, contacts, on)
 
 
-def features_from_state(t: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date) -> ir.Table:
+def features_from_state(t: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date,
+                        growth: bool = False) -> ir.Table:
     """Every feature of domain/prioritisation.FEATURES, per debt, for `on`. The joins are with small
-    tables (today's holds, vulnerable people, last contacts)."""
+    tables (today's holds, vulnerable people, last contacts). `growth`: also `grows_<day count>`
+    for each of domain/standing.DAY_FEATURES (see `stands`)."""
     day = ibis.literal(on)
     if not set(DERIVED) <= set(t.columns):
         t = _with_derived(t)  # a state written before they were kept
@@ -542,6 +545,11 @@ def features_from_state(t: ir.Table, held: ir.Table, vulnerable: ir.Table, conta
         held=t._held.fill_null(0).cast("int64"), vulnerable=t._vulnerable.fill_null(0).cast("int64"),
         arrangement_live=ibis.literal(0, "int64"), broken_arrangements=ibis.literal(0, "int64"),  # the arrangements issue fills these
         days_since_contact=_days(day, t._last_contact),
+        **({} if not growth else {
+            # Which day counts count from a date this debt has (domain/standing): the others stay put.
+            "grows_days_since_last_payment": t.last_payment_date.notnull() | t.first_date.notnull(),
+            "grows_uc_started_days": t.uc_first.notnull(), "grows_stage_days": t.stage_date.notnull(),
+            "grows_days_since_contact": t._last_contact.notnull()}),
     )
 
 
@@ -549,7 +557,11 @@ def _condition(t: ir.Table, c: rules.Condition) -> ir.BooleanValue:
     """A condition as a column expression. A comparison with a missing value is NULL, which a CASE
     and an AND treat as not true, as the domain does (a comparison with nothing is not true): no
     COALESCE per condition, which at 45M debts costs more than the comparison."""
-    col = t[c.feature]
+    return _compare(t[c.feature], c)
+
+
+def _compare(col: ir.Value, c: rules.Condition) -> ir.BooleanValue:
+    """`c` applied to `col` (a feature's column, or an expression of it)."""
     if c.op == "is_null":
         return col.isnull()
     if c.op == "not_null":
@@ -665,6 +677,96 @@ def decide(f: ir.Table, policy: rules.Policy, arm: int = 0, account_types=None) 
     fired_specific = ibis.cases((_among(t.action_no, specific), 1), else_=0) if specific else ibis.literal(0)
     t = t.mutate(overlaps=(t._matched - fired_specific).cast("int16"), arm=ibis.literal(arm, "int8"))
     return t.drop("_matched", *[f"_a{i}" for i in specific])
+
+
+_NEVER = 10**9  # a rule that time alone never changes
+
+
+def stands(f: ir.Table, policy: rules.Policy, score: ir.FloatingValue, account_types=None) -> ir.IntegerValue:
+    """domain/standing.stands_for over every debt: the days (0 to standing.HORIZON) for which its
+    decision stands if nothing but the day counts moves. `f`: features with `growth`; `score`: the
+    score column `decide` works out. Never more days than the domain's bound (tested): the same
+    conditions, and for a score line a wider rounding allowance and a day less."""
+    types = frozenset(account_types) if account_types is not None else None
+    bounds = [b for r in (*policy.segments, *policy.rags, *policy.actions) if (b := _rule_stands(f, r, policy, score, types)) is not None]
+    horizon = ibis.literal(standing.HORIZON, "int32")
+    return (ibis.least(horizon, *bounds) if bounds else horizon).cast("int16")
+
+
+def _rule_stands(f: ir.Table, r: rules.Rule, policy: rules.Policy, score, types) -> ir.IntegerValue | None:
+    """Days for which rule `r`'s answer stands; None: time alone never changes it on any debt. A
+    rule whose fixed conditions fail (a day count that does not grow is fixed) never matches."""
+    if r.account_types and types is not None and not types & set(r.account_types):
+        return None
+    fixed, bounds = [], []
+    if r.account_types and (types is None or not types <= set(r.account_types)):
+        fixed.append(_isin(f.account_type, r.account_types))
+    for c in r.when:
+        known = _on_service(c, types) if types is not None else None
+        if known is False:
+            return None
+        if known is True:
+            continue
+        if c.feature in standing.DAY_FEATURES and c.op not in ("is_null", "not_null"):
+            grows = f[f"grows_{c.feature}"]
+            fixed.append(grows | _condition(f, c))
+            bounds.append(ibis.cases((grows, _condition_stands(f[c.feature], c)), else_=_NEVER))
+        else:
+            fixed.append(_condition(f, c))
+    if r.min_score is not None:
+        line = _score_stands(f, policy, score, r.min_score)
+        if line is not None:
+            bounds.append(line)
+    if not bounds:
+        return None
+    bound = bounds[0] if len(bounds) == 1 else ibis.least(*bounds)
+    if not fixed:
+        return bound
+    alive = fixed[0]
+    for part in fixed[1:]:
+        alive = alive & part
+    return ibis.cases((alive, bound), else_=_NEVER)
+
+
+def _condition_stands(col: ir.IntegerValue, c: rules.Condition) -> ir.IntegerValue:
+    """standing._condition_stands as a column: the count can change the answer only on reaching a
+    value x + e (e = 0, 1), so each is a candidate, x + e - col - 1 days on, where the answer there
+    (a constant) differs from today's."""
+    targets = c.value if isinstance(c.value, tuple) else (c.value,)
+    today = _compare(col, c)
+    out = []
+    for y in sorted({x + e for x in targets for e in (0, 1)}):
+        differs = today if not c.holds({c.feature: y}) else ~today
+        out.append(ibis.cases(((col <= y - 1) & differs, y - 1 - col), else_=_NEVER))
+    return out[0] if len(out) == 1 else ibis.least(*out)
+
+
+_UNIT = 2.0**-53
+
+
+def _score_stands(f: ir.Table, policy: rules.Policy, score, line: float) -> ir.IntegerValue | None:
+    """standing._score_stands in doubles: the rounding allowance twice the domain's, plus the
+    rounding of the allowance's own arithmetic, and a day less, so never past the domain's bound."""
+    weighted = [(n, rules.factor(policy, n)) for n in policy.weights if rules.factor(policy, n) != 0]
+    if not any(n in standing.DAY_FEATURES for n, _ in weighted):
+        return None
+
+    def grows(n):
+        return f[f"grows_{n}"].cast("float64") if n in standing.DAY_FEATURES else ibis.literal(0.0)
+
+    drift = sum((grows(n) * fac for n, fac in weighted), ibis.literal(0.0))
+    moving = sum((grows(n) * abs(fac) for n, fac in weighted), ibis.literal(0.0))
+    size = sum((abs(fac) * (f[n].fill_null(0).abs().cast("float64") + grows(n) * standing.HORIZON) for n, fac in weighted), ibis.literal(0.0))
+    err = size * (4 * (len(weighted) + 2) * _UNIT) + 4 * _UNIT * abs(line)
+    above = score - err - line  # today on or above the line: stands while this stays >= 0
+    below = line - score - err  # today below it: stands while this stays > 0
+    cap = standing.HORIZON + 2.0
+    return ibis.cases(
+        (moving == 0, _NEVER),
+        (score >= line, ibis.cases((above < 0, 0), (drift >= 0, _NEVER),
+                                   else_=ibis.greatest(ibis.least(above / -drift, cap).floor() - 1, 0))),
+        else_=ibis.cases((below <= 0, 0), (drift <= 0, _NEVER), else_=ibis.greatest(ibis.least(below / drift, cap).ceil() - 2, 0)),
+    ).cast("int64")
 
 
 def _arms(t: ir.Table, champion: rules.Policy, challenger: rules.Policy | None):
