@@ -820,19 +820,73 @@ def split(f: ir.Table, seed: str, percent: int) -> ir.BooleanValue:
 
 
 def nightly(state: ir.Table, held: ir.Table, vulnerable: ir.Table, contacts: ir.Table, on: dt.date, champion: rules.Policy,
-            challenger: rules.Policy | None = None, seed: str = "", percent: int = 0, account_types=None) -> ir.Table:
+            challenger: rules.Policy | None = None, seed: str = "", percent: int = 0, account_types=None,
+            standing_days: bool = False) -> ir.Table:
     """Every debt's decision for `on` from the per-debt state (`state`): the RESULT columns (rule
     numbers; see `labelled`). `account_types`: the services in the book, when the caller knows them
-    (else they are looked up: one column's distinct values)."""
+    (else they are looked up: one column's distinct values). `standing_days`: the STANDING columns
+    instead, each decision with the days it stands (`decisions_on` reads them on a later day)."""
     if account_types is None:
         account_types = state.select("account_type").distinct().to_pyarrow().column(0).to_pylist()
-    f = features_from_state(state, held, vulnerable, contacts, on)
+    f = features_from_state(state, held, vulnerable, contacts, on, growth=standing_days)
+
+    def finish(t: ir.Table, policy: rules.Policy) -> ir.Table:
+        if standing_days:
+            return standing_row(t, policy, on, account_types, champion, challenger)
+        return results(t, champion, challenger)
+
     if challenger is None or percent <= 0:
-        return results(decide(f, champion, 0, account_types), champion, challenger)
+        return finish(decide(f, champion, 0, account_types), champion)
     share = split(f, seed, percent)
-    a = results(decide(f.filter(~share), champion, 0, account_types), champion, challenger)
-    b = results(decide(f.filter(share), challenger, 1, account_types), champion, challenger)
+    a = finish(decide(f.filter(~share), champion, 0, account_types), champion)
+    b = finish(decide(f.filter(share), challenger, 1, account_types), challenger)
     return a.union(b)
+
+
+STANDING = ["debt_id", "person_id", "decided_on", "stands", "segment_no", "rag_no", "action_no", "overlaps", "arm", "arrears"]
+
+
+def _weighted(champion: rules.Policy, challenger: rules.Policy | None) -> list[str]:
+    return sorted({*champion.weights, *((challenger.weights if challenger else {}))})
+
+
+def standing_row(t: ir.Table, policy: rules.Policy, on: dt.date, account_types, champion: rules.Policy,
+                 challenger: rules.Policy | None = None) -> ir.Table:
+    """A decision as kept to be read on later days (decision 0007): STANDING, the value of every
+    feature either policy weighs (`w_<feature>`) and, for the day counts among them, whether each
+    grows (`grows_<feature>`). No score: `decisions_on` works it out for the day it is read."""
+    names = _weighted(champion, challenger)
+    t = t.mutate(decided_on=ibis.literal(on), stands=stands(t, policy, t.score, account_types),
+                 **{f"w_{n}": t[n] for n in names})
+    return t.select(*STANDING, *[f"w_{n}" for n in names], *[f"grows_{n}" for n in names if n in standing.DAY_FEATURES])
+
+
+def decisions_on(kept: ir.Table, day: dt.date, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.Table:
+    """Kept decisions (`standing_row`) as they read on `day`: the RESULT columns and contributions,
+    with each growing day count moved on by the days since the decision. The score is the same
+    doubles multiplied and added in the same order as `decide`, so it equals a full run's exactly
+    for every decision still standing on `day` (tested)."""
+    names = _weighted(champion, challenger)
+    elapsed = (ibis.literal(day) - kept.decided_on).cast("int64")
+    value = {n: kept[f"w_{n}"] + ibis.cases((kept[f"grows_{n}"], elapsed), else_=0) if n in standing.DAY_FEATURES else kept[f"w_{n}"]
+             for n in names}
+
+    def scored(policy: rules.Policy):
+        parts = {n: value[n].fill_null(0).cast("float64") * ibis.literal(rules.factor(policy, n), "float64") for n in policy.weights}
+        total = ibis.literal(0.0, "float64")
+        for n in policy.weights:
+            total = total + parts[n]
+        return total, parts
+
+    score, parts = scored(champion)
+    zero = ibis.literal(0.0, "float64")
+    contributions = {n: parts.get(n, zero) for n in names}
+    if challenger is not None:
+        other, other_parts = scored(challenger)
+        score = ibis.cases((kept.arm == 1, other), else_=score)
+        contributions = {n: ibis.cases((kept.arm == 1, other_parts.get(n, zero)), else_=contributions[n]) for n in names}
+    t = kept.mutate(score=score, **{f"c_{n}": c.cast("float32") for n, c in contributions.items()})
+    return t.select(*RESULT, *[f"c_{n}" for n in names])
 
 
 RESULT = ["debt_id", "person_id", "score", "segment_no", "rag_no", "action_no", "overlaps", "arm", "arrears"]
