@@ -305,3 +305,82 @@ def test_kept_decisions_read_on_a_later_day_are_a_full_runs_while_they_stand():
                 ran_out_and_changed += 1
     # Not vacuous: most quiet decisions were compared, and some whose days ran out had changed.
     assert compared > 400 and ran_out_and_changed > 10, (compared, ran_out_and_changed)
+
+
+def test_a_persons_kept_lead_is_a_full_runs_while_it_and_their_debts_stand():
+    import datetime as dt
+
+    from test_prioritise_batch import tables
+
+    from fairdebt.batch import prioritise as batch
+
+    on = dt.date(2026, 3, 1)
+    champion = rules.Policy.from_dict(rules.hackney_example())
+    debts, entries = _ledger_book(11, on)
+    d, e, held, vulnerable, contacts = tables(debts, entries)
+    con = d._find_backend()
+
+    def state(day):
+        return batch.table(con, f"state_{day:%Y%m%d}", batch.state(d, batch.ledger_summary(e, day)).to_pyarrow())
+
+    base = state(on)
+    kept = batch.table(con, "kept", batch.nightly(base, held, vulnerable, contacts, on, champion, standing_days=True).to_pyarrow())
+    leads = {r["person_id"]: r for r in batch.people_standing(kept, on, champion).to_pyarrow().to_pylist()}
+    before = {r["debt_id"]: r for r in base.to_pyarrow().to_pylist()}
+    stands = {r["debt_id"]: r["stands"] for r in kept.to_pyarrow().to_pylist()}
+    theirs = {}
+    for r in debts:
+        theirs.setdefault(r["person_id"], []).append(r["debt_id"])
+    compared = 0
+    for days in (1, 3, 8, 16, 30, 60):
+        day = on + dt.timedelta(days=days)
+        later = state(day)
+        quiet = {r["debt_id"] for r in later.to_pyarrow().to_pylist() if r == before[r["debt_id"]]}
+        decided = batch.nightly(later, held, vulnerable, contacts, day, champion)
+        full = {r["person_id"]: r for r in batch.people(decided, champion).to_pyarrow().to_pylist()}
+        for person, ids in theirs.items():
+            if not all(i in quiet and days <= stands[i] for i in ids):
+                continue  # one of their debts is decided again, and the person with it
+            kept_lead = leads[person]
+            if days <= kept_lead["lead_stands"]:
+                got = {k: kept_lead[k] for k in ("lead_debt_id", "debts", "person_arrears")}
+                assert got == {k: full[person][k] for k in got}, (person, days, kept_lead, full[person])
+                compared += 1
+    assert compared > 40, compared
+
+
+def test_a_faster_growing_debt_overtakes_the_lead_just_after_the_lead_runs_out():
+    """Two debts with work: the lead on arrears, the other on days since its last payment, growing
+    0.1 a day; the lead's bound ends at most a day or two before the other overtakes it."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from fairdebt.batch import prioritise as batch
+
+    on = dt.date(2026, 3, 1)
+    champion = rules.Policy.from_dict(rules.hackney_example())
+    names = sorted(champion.weights)
+    recover = next(i for i, r in enumerate(champion.segments) if r.outcome == "recover")
+
+    def row(debt_id, arrears, days, grows):
+        r = dict(debt_id=debt_id, person_id=1, decided_on=on, stands=365, segment_no=recover, rag_no=-1, action_no=-1, overlaps=0,
+                 arm=0, arrears=arrears, **{f"w_{n}": 0 for n in names})
+        r.update(w_arrears=arrears, w_days_since_last_payment=days, grows_days_since_last_payment=grows)
+        return r
+
+    rows = [row(1, 100_000, 0, False), row(2, 50_000, 40, True), row(3, 40_000, 0, False)]  # 20, 14 (+0.1 a day) and 8 points
+    schema = pa.schema([("debt_id", pa.int64()), ("person_id", pa.int64()), ("decided_on", pa.date32()), ("stands", pa.int16()),
+                        ("segment_no", pa.int16()), ("rag_no", pa.int16()), ("action_no", pa.int16()), ("overlaps", pa.int16()),
+                        ("arm", pa.int8()), ("arrears", pa.int64())] + [(f"w_{n}", pa.int64()) for n in names]
+                       + [("grows_days_since_last_payment", pa.bool_())])
+    kept = batch.table(batch.connect("duckdb"), "kept", pa.Table.from_pylist(rows, schema))
+    lead = batch.people_standing(kept, on, champion).to_pyarrow().to_pylist()[0]
+    assert lead["lead_debt_id"] == 1
+    first_other = None
+    for k in range(0, 200):
+        now = batch.people(batch.decisions_on(kept, on + dt.timedelta(days=k), champion), champion).to_pyarrow().to_pylist()[0]
+        if now["lead_debt_id"] != 1:
+            first_other = k
+            break
+    assert first_other is not None and first_other - 3 <= lead["lead_stands"] < first_other, (lead, first_other)

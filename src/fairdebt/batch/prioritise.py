@@ -867,9 +867,7 @@ def decisions_on(kept: ir.Table, day: dt.date, champion: rules.Policy, challenge
     doubles multiplied and added in the same order as `decide`, so it equals a full run's exactly
     for every decision still standing on `day` (tested)."""
     names = _weighted(champion, challenger)
-    elapsed = (ibis.literal(day) - kept.decided_on).cast("int64")
-    value = {n: kept[f"w_{n}"] + ibis.cases((kept[f"grows_{n}"], elapsed), else_=0) if n in standing.DAY_FEATURES else kept[f"w_{n}"]
-             for n in names}
+    value = _values_on(kept, day, names)
 
     def scored(policy: rules.Policy):
         parts = {n: value[n].fill_null(0).cast("float64") * ibis.literal(rules.factor(policy, n), "float64") for n in policy.weights}
@@ -887,6 +885,75 @@ def decisions_on(kept: ir.Table, day: dt.date, champion: rules.Policy, challenge
         contributions = {n: ibis.cases((kept.arm == 1, other_parts.get(n, zero)), else_=contributions[n]) for n in names}
     t = kept.mutate(score=score, **{f"c_{n}": c.cast("float32") for n, c in contributions.items()})
     return t.select(*RESULT, *[f"c_{n}" for n in names])
+
+
+def _values_on(kept: ir.Table, day: dt.date, names: list[str]) -> dict[str, ir.IntegerValue]:
+    """Each weighted feature of kept decisions on `day`: the day counts that grow, moved on."""
+    elapsed = (ibis.literal(day) - kept.decided_on).cast("int64")
+    return {n: kept[f"w_{n}"] + ibis.cases((kept[f"grows_{n}"], elapsed), else_=0) if n in standing.DAY_FEATURES else kept[f"w_{n}"]
+            for n in names}
+
+
+def people_standing(kept: ir.Table, day: dt.date, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.Table:
+    """Each person's lead on `day` from their kept decisions (`people`), with `lead_stands`: the days
+    for which no other of their debts can overtake the lead while none of them is decided again
+    (decision 0007). Work (a workstream) comes first and changes only with a decision; among debts
+    alike in that, a debt whose score grows faster than the lead's may reach it, and a bound is
+    worked out from the gap and the two drifts, less a margin for the lead key's millionths and the
+    doubles' rounding. Two debts with the same weighted features, growth and arm score the same on
+    every day, so their order stays the arrears' and ids'."""
+    names = _weighted(champion, challenger)
+    d = decisions_on(kept, day, champion, challenger)
+    value = _values_on(kept, day, names)
+
+    def policy_sum(policy: rules.Policy, term) -> ir.FloatingValue:
+        out = ibis.literal(0.0, "float64")
+        for n in policy.weights:
+            if rules.factor(policy, n) != 0:
+                out = out + term(n, rules.factor(policy, n))
+        return out
+
+    def per_arm(term) -> ir.FloatingValue:
+        mine = policy_sum(champion, term)
+        return mine if challenger is None else ibis.cases((kept.arm == 1, policy_sum(challenger, term)), else_=mine)
+
+    def grows(n):
+        return kept[f"grows_{n}"].cast("float64") if n in standing.DAY_FEATURES else ibis.literal(0.0)
+
+    drift = per_arm(lambda n, fac: grows(n) * fac)
+    size = per_arm(lambda n, fac: abs(fac) * (value[n].fill_null(0).abs().cast("float64") + grows(n) * standing.HORIZON))
+    extra = kept.select("debt_id", _drift=drift, _err=size * (4 * (len(names) + 2) * _UNIT),
+                        _reach=size, _sig=_signature(kept, names))
+    d = d.join(extra, "debt_id").mutate(_busy=busy(d, champion, challenger))
+    persons = people(d, champion, challenger)
+    lead = d.select(lead_debt_id="debt_id", _l_busy="_busy", _l_score="score", _l_drift="_drift", _l_err="_err", _l_sig="_sig")
+    j = d.join(persons.select("person_id", "lead_debt_id").join(lead, "lead_debt_id"), "person_id")
+    gap = j._l_score - j.score
+    margin = 1e-5 + 4 * (j._l_err + j._err)
+    never = ibis.literal(_NEVER, "int64")
+    bound = ibis.cases(
+        (j.debt_id == j.lead_debt_id, never),
+        (j._l_busy & ~j._busy, never),  # work leads, and stays work while both stand
+        (j._sig == j._l_sig, never),
+        (ibis.greatest(j._reach, 0) >= 1e9, 0),  # near the lead key's limits: no promise
+        (gap <= margin, 0),
+        (j._drift <= j._l_drift, never),
+        else_=ibis.greatest(ibis.least((gap - margin) / (j._drift - j._l_drift), standing.HORIZON + 2.0).floor() - 1, 0).cast("int64"),
+    )
+    bounds = j.group_by("person_id").aggregate(_stands=bound.min())
+    return persons.join(bounds, "person_id").select(
+        "person_id", "lead_debt_id", "debts", "person_arrears", decided_on=ibis.literal(day),
+        lead_stands=ibis.least(bounds._stands, standing.HORIZON).cast("int16"))
+
+
+def _signature(kept: ir.Table, names: list[str]) -> ir.StringValue:
+    """The weighted features, their growth and the arm as one text: equal texts, equal scores."""
+    parts = [kept.arm.cast("string")]
+    for n in names:
+        parts.append(kept[f"w_{n}"].cast("string").fill_null("-"))
+        if n in standing.DAY_FEATURES:
+            parts.append(kept[f"grows_{n}"].cast("string"))
+    return ibis.literal("|").join(parts)
 
 
 RESULT = ["debt_id", "person_id", "score", "segment_no", "rag_no", "action_no", "overlaps", "arm", "arrears"]
