@@ -5,6 +5,9 @@ The bound may be short of the truth, never past it; the plain tests pin that it 
 
 from __future__ import annotations
 
+import os
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -195,7 +198,12 @@ def _grows(row):
     return {f for f in DAY_FEATURES if row[f"grows_{f}"]}
 
 
-@settings(max_examples=25, deadline=None)
+# About 0.5 s an example (a query each): make test runs 25, FAIRDEBT_LONG_CHECKS=1 runs 200.
+BATCH_EXAMPLES = 200 if os.environ.get("FAIRDEBT_LONG_CHECKS") else 25
+
+
+@pytest.mark.slow
+@settings(max_examples=BATCH_EXAMPLES, deadline=None)
 @given(policies(), feature_rows())
 def test_the_batch_bound_is_never_past_the_domains(policy, rows):
     got = _batch_stands(rows, policy)
