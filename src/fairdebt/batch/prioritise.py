@@ -688,12 +688,14 @@ def stands(f: ir.Table, policy: rules.Policy, score: ir.FloatingValue, account_t
     score column `decide` works out. Never more days than the domain's bound (tested): the same
     conditions, and for a score line a wider rounding allowance and a day less."""
     types = frozenset(account_types) if account_types is not None else None
-    bounds = [b for r in (*policy.segments, *policy.rags, *policy.actions) if (b := _rule_stands(f, r, policy, score, types)) is not None]
+    # The score's drift and size, worked out once for every score line (None: no weighted day count).
+    terms = _growth_terms(policy, lambda n: f[n], lambda n: _grows(f, n)) if _weighs_days(policy) else None
+    bounds = [b for r in (*policy.segments, *policy.rags, *policy.actions) if (b := _rule_stands(f, r, terms, score, types)) is not None]
     horizon = ibis.literal(standing.HORIZON, "int32")
     return (ibis.least(horizon, *bounds) if bounds else horizon).cast("int16")
 
 
-def _rule_stands(f: ir.Table, r: rules.Rule, policy: rules.Policy, score, types) -> ir.IntegerValue | None:
+def _rule_stands(f: ir.Table, r: rules.Rule, terms, score, types) -> ir.IntegerValue | None:
     """Days for which rule `r`'s answer stands; None: time alone never changes it on any debt. A
     rule whose fixed conditions fail (a day count that does not grow is fixed) never matches."""
     if r.account_types and types is not None and not types & set(r.account_types):
@@ -713,10 +715,8 @@ def _rule_stands(f: ir.Table, r: rules.Rule, policy: rules.Policy, score, types)
             bounds.append(ibis.cases((grows, _condition_stands(f[c.feature], c)), else_=_NEVER))
         else:
             fixed.append(_condition(f, c))
-    if r.min_score is not None:
-        line = _score_stands(f, policy, score, r.min_score)
-        if line is not None:
-            bounds.append(line)
+    if r.min_score is not None and terms is not None:
+        bounds.append(_score_stands(terms, score, r.min_score))
     if not bounds:
         return None
     bound = bounds[0] if len(bounds) == 1 else ibis.least(*bounds)
@@ -744,20 +744,32 @@ def _condition_stands(col: ir.IntegerValue, c: rules.Condition) -> ir.IntegerVal
 _UNIT = 2.0**-53
 
 
-def _score_stands(f: ir.Table, policy: rules.Policy, score, line: float) -> ir.IntegerValue | None:
-    """standing._score_stands in doubles: the rounding allowance twice the domain's, plus the
-    rounding of the allowance's own arithmetic, and a day less, so never past the domain's bound."""
+def _weighs_days(policy: rules.Policy) -> bool:
+    return any(n in standing.DAY_FEATURES and rules.factor(policy, n) != 0 for n in policy.weights)
+
+
+def _grows(t: ir.Table, name: str) -> ir.FloatingValue:
+    """1.0 where the feature is a day count that grows on this row, else 0.0."""
+    return t[f"grows_{name}"].cast("float64") if name in standing.DAY_FEATURES else ibis.literal(0.0)
+
+
+def _growth_terms(policy: rules.Policy, value, grows):
+    """For the policy's nonzero weights: the score's drift a day, the weight that moves at all,
+    `size` (each term's largest value over standing.HORIZON days, the base of the rounding
+    allowance) and how many terms. `value(name)`, `grows(name)`: the columns to use."""
     weighted = [(n, rules.factor(policy, n)) for n in policy.weights if rules.factor(policy, n) != 0]
-    if not any(n in standing.DAY_FEATURES for n, _ in weighted):
-        return None
-
-    def grows(n):
-        return f[f"grows_{n}"].cast("float64") if n in standing.DAY_FEATURES else ibis.literal(0.0)
-
     drift = sum((grows(n) * fac for n, fac in weighted), ibis.literal(0.0))
     moving = sum((grows(n) * abs(fac) for n, fac in weighted), ibis.literal(0.0))
-    size = sum((abs(fac) * (f[n].fill_null(0).abs().cast("float64") + grows(n) * standing.HORIZON) for n, fac in weighted), ibis.literal(0.0))
-    err = size * (4 * (len(weighted) + 2) * _UNIT) + 4 * _UNIT * abs(line)
+    size = sum((abs(fac) * (value(n).fill_null(0).abs().cast("float64") + grows(n) * standing.HORIZON) for n, fac in weighted),
+               ibis.literal(0.0))
+    return drift, moving, size, len(weighted)
+
+
+def _score_stands(terms, score, line: float) -> ir.IntegerValue:
+    """standing._score_stands in doubles: the rounding allowance twice the domain's, plus the
+    rounding of the allowance's own arithmetic, and a day less, so never past the domain's bound."""
+    drift, moving, size, n = terms
+    err = size * (4 * (n + 2) * _UNIT) + 4 * _UNIT * abs(line)
     above = score - err - line  # today on or above the line: stands while this stays >= 0
     below = line - score - err  # today below it: stands while this stays > 0
     cap = standing.HORIZON + 2.0
@@ -866,8 +878,16 @@ def decisions_on(kept: ir.Table, day: dt.date, champion: rules.Policy, challenge
     with each growing day count moved on by the days since the decision. The score is the same
     doubles multiplied and added in the same order as `decide`, so it equals a full run's exactly
     for every decision still standing on `day` (tested)."""
+    t, _ = _read_on(kept, day, champion, challenger)
+    return t.select(*RESULT, *[f"c_{n}" for n in _weighted(champion, challenger)])
+
+
+def _read_on(kept: ir.Table, day: dt.date, champion: rules.Policy, challenger: rules.Policy | None):
+    """`kept` with `score` and the contributions for `day`, and each weighted feature's value that day."""
     names = _weighted(champion, challenger)
-    value = _values_on(kept, day, names)
+    elapsed = (ibis.literal(day) - kept.decided_on).cast("int64")
+    value = {n: kept[f"w_{n}"] + ibis.cases((kept[f"grows_{n}"], elapsed), else_=0) if n in standing.DAY_FEATURES else kept[f"w_{n}"]
+             for n in names}
 
     def scored(policy: rules.Policy):
         parts = {n: value[n].fill_null(0).cast("float64") * ibis.literal(rules.factor(policy, n), "float64") for n in policy.weights}
@@ -883,15 +903,7 @@ def decisions_on(kept: ir.Table, day: dt.date, champion: rules.Policy, challenge
         other, other_parts = scored(challenger)
         score = ibis.cases((kept.arm == 1, other), else_=score)
         contributions = {n: ibis.cases((kept.arm == 1, other_parts.get(n, zero)), else_=contributions[n]) for n in names}
-    t = kept.mutate(score=score, **{f"c_{n}": c.cast("float32") for n, c in contributions.items()})
-    return t.select(*RESULT, *[f"c_{n}" for n in names])
-
-
-def _values_on(kept: ir.Table, day: dt.date, names: list[str]) -> dict[str, ir.IntegerValue]:
-    """Each weighted feature of kept decisions on `day`: the day counts that grow, moved on."""
-    elapsed = (ibis.literal(day) - kept.decided_on).cast("int64")
-    return {n: kept[f"w_{n}"] + ibis.cases((kept[f"grows_{n}"], elapsed), else_=0) if n in standing.DAY_FEATURES else kept[f"w_{n}"]
-            for n in names}
+    return kept.mutate(score=score, **{f"c_{n}": c.cast("float32") for n, c in contributions.items()}), value
 
 
 def people_standing(kept: ir.Table, day: dt.date, champion: rules.Policy, challenger: rules.Policy | None = None) -> ir.Table:
@@ -903,28 +915,19 @@ def people_standing(kept: ir.Table, day: dt.date, champion: rules.Policy, challe
     doubles' rounding. Two debts with the same weighted features, growth and arm score the same on
     every day, so their order stays the arrears' and ids'."""
     names = _weighted(champion, challenger)
-    d = decisions_on(kept, day, champion, challenger)
-    value = _values_on(kept, day, names)
+    d, value = _read_on(kept, day, champion, challenger)
 
-    def policy_sum(policy: rules.Policy, term) -> ir.FloatingValue:
-        out = ibis.literal(0.0, "float64")
-        for n in policy.weights:
-            if rules.factor(policy, n) != 0:
-                out = out + term(n, rules.factor(policy, n))
-        return out
+    def per_arm(policy: rules.Policy):
+        drift, _, size, _ = _growth_terms(policy, value.get, lambda n: _grows(kept, n))
+        return drift, size
 
-    def per_arm(term) -> ir.FloatingValue:
-        mine = policy_sum(champion, term)
-        return mine if challenger is None else ibis.cases((kept.arm == 1, policy_sum(challenger, term)), else_=mine)
-
-    def grows(n):
-        return kept[f"grows_{n}"].cast("float64") if n in standing.DAY_FEATURES else ibis.literal(0.0)
-
-    drift = per_arm(lambda n, fac: grows(n) * fac)
-    size = per_arm(lambda n, fac: abs(fac) * (value[n].fill_null(0).abs().cast("float64") + grows(n) * standing.HORIZON))
-    extra = kept.select("debt_id", _drift=drift, _err=size * (4 * (len(names) + 2) * _UNIT),
-                        _reach=size, _sig=_signature(kept, names))
-    d = d.join(extra, "debt_id").mutate(_busy=busy(d, champion, challenger))
+    drift, size = per_arm(champion)
+    if challenger is not None:
+        other_drift, other_size = per_arm(challenger)
+        drift = ibis.cases((kept.arm == 1, other_drift), else_=drift)
+        size = ibis.cases((kept.arm == 1, other_size), else_=size)
+    d = d.mutate(_drift=drift, _err=size * (4 * (len(names) + 2) * _UNIT), _reach=size, _sig=_signature(kept, names),
+                 _busy=busy(d, champion, challenger))
     persons = people(d, champion, challenger)
     lead = d.select(lead_debt_id="debt_id", _l_busy="_busy", _l_score="score", _l_drift="_drift", _l_err="_err", _l_sig="_sig")
     j = d.join(persons.select("person_id", "lead_debt_id").join(lead, "lead_debt_id"), "person_id")
@@ -935,7 +938,7 @@ def people_standing(kept: ir.Table, day: dt.date, champion: rules.Policy, challe
         (j.debt_id == j.lead_debt_id, never),
         (j._l_busy & ~j._busy, never),  # work leads, and stays work while both stand
         (j._sig == j._l_sig, never),
-        (ibis.greatest(j._reach, 0) >= 1e9, 0),  # near the lead key's limits: no promise
+        (j._reach >= 1e9, 0),  # near the lead key's limits: no promise
         (gap <= margin, 0),
         (j._drift <= j._l_drift, never),
         else_=ibis.greatest(ibis.least((gap - margin) / (j._drift - j._l_drift), standing.HORIZON + 2.0).floor() - 1, 0).cast("int64"),

@@ -42,14 +42,15 @@ def stands_for(policy: Policy, features: Mapping[str, Any], growing: Collection[
     if not grow:
         return horizon
     bound = horizon
+    terms = _score_terms(policy, features, grow, horizon)  # the same for every score line
     for rule in (*policy.segments, *policy.rags, *policy.actions):
         moving = _moving(rule, features, grow)
         if moving is None:
             continue  # a fixed condition fails: the rule never matches, whatever the day
         for c in moving:
             bound = min(bound, _condition_stands(c, features[c.feature]))
-        if rule.min_score is not None:
-            bound = min(bound, _score_stands(policy, features, grow, rule.min_score, horizon))
+        if rule.min_score is not None and terms is not None:
+            bound = min(bound, _score_stands(terms, rule.min_score, horizon))
         if bound == 0:
             return 0
     return bound
@@ -81,25 +82,32 @@ def _condition_stands(c: Condition, value: int) -> int:
     return _NEVER
 
 
-def _score_stands(policy: Policy, features: Mapping[str, Any], grow: set[str], min_score: float, horizon: int) -> int:
-    """Days for which `score >= min_score` keeps today's answer as the growing weighted features
-    add their factors to the score each day.
+def _score_terms(policy: Policy, features: Mapping[str, Any], grow: set[str], horizon: int):
+    """What every score line's bound needs: today's score (doubles, as domain.prioritisation.score
+    gives it), the exact sum of the same doubles, the exact drift a day, and the rounding allowance.
+    None when no weighted feature grows: the score stands still, and so does every line.
 
-    The score is doubles multiplied and added (domain.prioritisation.score), so its value on day k
-    is the exact sum S + k * drift only to within a rounding bound `err` (products and n - 1
-    additions of terms no larger than C: at most (n + 1) units of C). The answer is sure to
-    stand while that interval stays on today's side of min_score; near the line, 0 days."""
-    total, _ = score(policy, features)
-    today = total >= min_score
+    The score on day k is the exact sum S + k * drift only to within a rounding bound (products and
+    n - 1 additions of terms no larger than C: at most (n + 1) units of C); the allowance is twice it."""
     weighted = [f for f in policy.weights if factor(policy, f) != 0]
     moving = [f for f in weighted if f in grow]
     if not moving:
-        return horizon
+        return None
+    total, _ = score(policy, features)
     exact = sum((Fraction(float(features.get(f) or 0)) * Fraction(factor(policy, f)) for f in weighted), Fraction(0))
     drift = sum((Fraction(factor(policy, f)) for f in moving), Fraction(0))
     size = sum((abs(Fraction(factor(policy, f))) * (abs(Fraction(float(features.get(f) or 0))) + (horizon if f in grow else 0))
                 for f in weighted), Fraction(0))
     err = 2 * (len(weighted) + 1) * _UNIT * size  # twice the bound: generous, and still a tiny fraction of a point
+    return total, exact, drift, err
+
+
+def _score_stands(terms, min_score: float, horizon: int) -> int:
+    """Days for which `score >= min_score` keeps today's answer as the growing weighted features
+    add their factors to the score each day (`terms`: `_score_terms`). The answer is sure to stand
+    while the score's interval stays on today's side of min_score; near the line, 0 days."""
+    total, exact, drift, err = terms
+    today = total >= min_score
     line = Fraction(min_score)
     if today:
         # stands while exact - err + k * drift >= line
